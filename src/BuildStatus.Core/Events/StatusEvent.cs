@@ -1,0 +1,20 @@
+namespace BuildStatus;
+
+/// <summary>
+/// A change of live status. Concrete types carry the changed object; match on them
+/// (<c>if (e is BuildFinished f) ...</c>) or on <see cref="Kind"/>.
+/// </summary>
+public abstract record StatusEvent
+{
+    /// <summary>Gets the kind of event.</summary>
+    public abstract StatusEventKinds Kind { get; }
+
+    /// <summary>Gets when the change happened, from the host's <see cref="TimeProvider"/>.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>Gets the builder the event concerns, or <see langword="null"/> (worker events).</summary>
+    public virtual string? BuilderName => null;
+
+    /// <summary>Gets the build number the event concerns, or <see langword="null"/>.</summary>
+    public virtual int? BuildNumber => null;
+}

@@ -1,0 +1,60 @@
+namespace BuildStatus;
+
+/// <summary>Which events a subscriber receives. All conditions must hold. The default filter passes everything.</summary>
+public sealed record StatusEventFilter
+{
+    /// <summary>Gets the builders to watch, or <see langword="null"/> for all. Worker events pass only when this is <see langword="null"/>.</summary>
+    public IReadOnlySet<string>? Builders { get; init; }
+
+    /// <summary>Gets the build number to watch (with a single entry in <see cref="Builders"/>), or <see langword="null"/> for all.</summary>
+    public int? BuildNumber { get; init; }
+
+    /// <summary>Gets the kinds to deliver. The default is <see cref="StatusEventKinds.All"/>.</summary>
+    public StatusEventKinds Kinds { get; init; } = StatusEventKinds.All;
+
+    /// <summary>
+    /// Gets this subscriber's buffer capacity in events, or <see langword="null"/> for
+    /// <see cref="BuildStatusOptions.SubscriberBufferCapacity"/>. The default is <see langword="null"/>.
+    /// </summary>
+    public int? BufferCapacity { get; init; }
+
+    /// <summary>Returns a filter for one builder's events.</summary>
+    /// <param name="builderName">The builder.</param>
+    /// <returns>The filter.</returns>
+    public static StatusEventFilter ForBuilder(string builderName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(builderName);
+        return new StatusEventFilter { Builders = new HashSet<string>(StringComparer.Ordinal) { builderName } };
+    }
+
+    /// <summary>Returns a filter for one build's events.</summary>
+    /// <param name="builderName">The builder.</param>
+    /// <param name="buildNumber">The build number.</param>
+    /// <returns>The filter.</returns>
+    public static StatusEventFilter ForBuild(string builderName, int buildNumber)
+        => ForBuilder(builderName) with { BuildNumber = buildNumber };
+
+    /// <summary>Whether an event passes this filter.</summary>
+    /// <param name="statusEvent">The event.</param>
+    /// <returns><see langword="true"/> when it should be delivered.</returns>
+    public bool Matches(StatusEvent statusEvent)
+    {
+        ArgumentNullException.ThrowIfNull(statusEvent);
+        if (statusEvent is EventsMissed)
+        {
+            return true;
+        }
+
+        if ((Kinds & statusEvent.Kind) == 0)
+        {
+            return false;
+        }
+
+        if (Builders is not null && (statusEvent.BuilderName is null || !Builders.Contains(statusEvent.BuilderName)))
+        {
+            return false;
+        }
+
+        return BuildNumber is null || statusEvent.BuildNumber == BuildNumber;
+    }
+}

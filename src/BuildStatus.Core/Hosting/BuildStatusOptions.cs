@@ -1,0 +1,77 @@
+using BuildStatus.Storage;
+
+namespace BuildStatus;
+
+/// <summary>Options of a BuildStatus host. Validated when the host starts.</summary>
+public sealed class BuildStatusOptions
+{
+    /// <summary>
+    /// Gets or sets this host's stable name, stored with every build it runs and used to find the builds it left
+    /// unfinished. The default is <see cref="Environment.MachineName"/>. At most 200 characters.
+    /// </summary>
+    public string HostName { get; set; } = Environment.MachineName;
+
+    /// <summary>Gets or sets how many finished builds each builder keeps in RAM. The default is 20; 0 to 10,000.</summary>
+    public int RecentBuildsPerBuilder { get; set; } = 20;
+
+    /// <summary>Gets or sets how many recent lines each live log keeps in RAM. The default is 100; 0 to 100,000.</summary>
+    public int LogTailLines { get; set; } = 100;
+
+    /// <summary>
+    /// Gets or sets the bound, in bytes of log text, of what is queued for storage. Appends wait while it is
+    /// reached. The default is 64 MiB; at least 64 KiB.
+    /// </summary>
+    public long MaxQueueBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Gets or sets the most rows and chunks one storage batch holds. The default is 10,000.</summary>
+    public int MaxBatchSize { get; set; } = 10_000;
+
+    /// <summary>Gets or sets the most log bytes one storage batch holds. The default is 8 MiB.</summary>
+    public int MaxBatchBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Gets or sets the most lines in one stored log chunk. The default is 1,000.</summary>
+    public int LogChunkMaxLines { get; set; } = 1000;
+
+    /// <summary>Gets or sets the most bytes in one stored log chunk (a longer single line is a chunk of its own). The default is 64 KiB.</summary>
+    public int LogChunkMaxBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Gets or sets the most bytes of one log that are stored, or 0 for no limit. Past it, the head is kept,
+    /// then a marker line, then the last <see cref="MaxLogTailBytes"/> of the log (Buildbot's
+    /// <c>logMaxSize</c>). The default is 0.
+    /// </summary>
+    public long MaxLogBytes { get; set; }
+
+    /// <summary>Gets or sets how many bytes of the end of an over-size log are kept (Buildbot's <c>logMaxTailSize</c>). The default is 64 KiB.</summary>
+    public int MaxLogTailBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Gets or sets each subscriber's buffer in events. The default is 10,000; at least 16.</summary>
+    public int SubscriberBufferCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets or sets how many times the writer tries a batch before it declares storage failed and faults the
+    /// durability tasks (it keeps retrying in the background). The default is 8.
+    /// </summary>
+    public int MaxWriteAttempts { get; set; } = 8;
+
+    /// <summary>Gets or sets the first retry delay; it doubles per attempt up to <see cref="RetryMaxDelay"/>. The default is 50 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Gets or sets the longest retry delay. The default is 10 s.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how long a graceful stop waits for the queue to drain. The default is 30 s.</summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets whether start-up finishes builds this host left unfinished as <see cref="BuildResult.Retry"/>. The default is <see langword="true"/>.</summary>
+    public bool RecoverOnStart { get; set; } = true;
+
+    /// <summary>Gets or sets the retention policy the janitor applies. The default keeps everything.</summary>
+    public RetentionPolicy Retention { get; set; } = new();
+
+    /// <summary>Gets or sets how often the janitor prunes. The default is 1 hour.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Gets or sets how many recent successful builds of a builder feed its ETA. The default is 10.</summary>
+    public int EtaHistorySize { get; set; } = 10;
+}

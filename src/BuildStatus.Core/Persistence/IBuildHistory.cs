@@ -1,0 +1,56 @@
+namespace BuildStatus;
+
+/// <summary>
+/// The root of build history: everything stored, read asynchronously. Reads return snapshots taken at the
+/// time of the call; what is still queued in the write-behind pipeline appears once it is committed
+/// (<see cref="IBuildStatusHost.FlushAsync"/> waits for that).
+/// </summary>
+public interface IBuildHistory
+{
+    /// <summary>Returns every stored builder, ordered by name.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The builders.</returns>
+    Task<IReadOnlyList<IPersistentBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a stored builder, or <see langword="null"/>.</summary>
+    /// <param name="name">The builder name.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The builder, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    Task<IPersistentBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns every stored worker, ordered by name.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The workers.</returns>
+    Task<IReadOnlyList<IPersistentWorker>> GetWorkersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a stored worker, or <see langword="null"/>.</summary>
+    /// <param name="name">The worker name.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The worker, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    Task<IPersistentWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a stored build, or <see langword="null"/>.</summary>
+    /// <param name="builderName">The builder name.</param>
+    /// <param name="number">The build number.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The build, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builderName"/> is <see langword="null"/>.</exception>
+    Task<IPersistentBuild?> GetBuildAsync(string builderName, int number, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns one page of a builder's builds, newest first, with the query for the next page.</summary>
+    /// <param name="query">The builder, filters and page.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The page.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The query is invalid (<see cref="BuildQuery.Validate"/>).</exception>
+    Task<BuildPage> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams every build matching a query, newest first, a page at a time.</summary>
+    /// <param name="query">The builder and filters; <see cref="BuildQuery.Limit"/> is the page size.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    /// <returns>The builds.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
+    IAsyncEnumerable<IPersistentBuild> EnumerateBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,38 @@
+namespace BuildStatus;
+
+/// <summary>A log as the CI host drives it. It is its own <see cref="ILogStatus"/>.</summary>
+/// <remarks>
+/// Text is split into whole lines at <c>\n</c> (a preceding <c>\r</c> is dropped). A trailing piece without
+/// a newline is held until the next append completes it or the log finishes. Appends complete
+/// synchronously while the write queue has room and wait when it is full, so memory stays bounded under a
+/// slow or stalled backend and nothing is dropped.
+/// </remarks>
+public interface ILog : ILogStatus
+{
+    /// <summary>Gets the persistent counterpart of this log.</summary>
+    IPersistentLog Persistent { get; }
+
+    /// <summary>Appends text, which may hold many lines.</summary>
+    /// <param name="channel">The stream the text came from.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="cancellationToken">Abandons the wait for queue space; the text is then not appended.</param>
+    /// <returns>A task that completes when the text is accepted (not when it is stored).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    ValueTask AppendAsync(LogChannel channel, string text, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends one whole line. Newlines inside <paramref name="line"/> split it into several lines.</summary>
+    /// <param name="channel">The stream the line came from.</param>
+    /// <param name="line">The line, without terminator.</param>
+    /// <param name="cancellationToken">Abandons the wait for queue space; the line is then not appended.</param>
+    /// <returns>A task that completes when the line is accepted.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="line"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    ValueTask AppendLineAsync(LogChannel channel, string line, CancellationToken cancellationToken = default);
+
+    /// <summary>Finishes the log; a pending partial line is kept as a last line.</summary>
+    /// <exception cref="InvalidOperationException">The log has already finished.</exception>
+    void Finish();
+}

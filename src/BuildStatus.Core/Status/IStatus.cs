@@ -1,0 +1,58 @@
+namespace BuildStatus;
+
+/// <summary>
+/// The root of live status: everything configured and running in this host, read synchronously from
+/// RAM, and the place to subscribe to changes.
+/// </summary>
+/// <remarks>
+/// Every member returns at once and is safe to call from any thread. Lists are snapshots: they do not
+/// change after they are returned.
+/// </remarks>
+public interface IStatus
+{
+    /// <summary>Gets the stable name of this host, stored with every build it runs.</summary>
+    string HostName { get; }
+
+    /// <summary>Gets the registered builders, in registration order.</summary>
+    IReadOnlyList<IBuilderStatus> Builders { get; }
+
+    /// <summary>Gets the registered workers, in registration order.</summary>
+    IReadOnlyList<IWorkerStatus> Workers { get; }
+
+    /// <summary>Gets every build running now, on any builder.</summary>
+    IReadOnlyList<IBuildStatus> CurrentBuilds { get; }
+
+    /// <summary>Returns a builder by name, or <see langword="null"/> when none is registered with that name.</summary>
+    /// <param name="name">The builder's name.</param>
+    /// <returns>The builder, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    IBuilderStatus? GetBuilder(string name);
+
+    /// <summary>Returns a worker by name, or <see langword="null"/> when none is registered with that name.</summary>
+    /// <param name="name">The worker's name.</param>
+    /// <returns>The worker, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    IWorkerStatus? GetWorker(string name);
+
+    /// <summary>
+    /// Subscribes a receiver to status events. Events reach it in order, on its own bounded buffer: a slow,
+    /// blocking or throwing receiver never delays builds or other subscribers. When its buffer overflows it
+    /// receives a <see cref="EventsMissed"/> event with the number of events it lost.
+    /// </summary>
+    /// <param name="receiver">The receiver.</param>
+    /// <param name="filter">Which events to deliver; <see langword="null"/> for all.</param>
+    /// <returns>The subscription; dispose it to unsubscribe.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="receiver"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter = null);
+
+    /// <summary>
+    /// Streams status events from now on, in order, until <paramref name="cancellationToken"/> is cancelled or
+    /// the host stops. The stream has its own bounded buffer; a consumer that falls behind receives an
+    /// <see cref="EventsMissed"/> event with the number of events it lost.
+    /// </summary>
+    /// <param name="filter">Which events to deliver; <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    /// <returns>The event stream.</returns>
+    IAsyncEnumerable<StatusEvent> WatchAsync(StatusEventFilter? filter = null, CancellationToken cancellationToken = default);
+}

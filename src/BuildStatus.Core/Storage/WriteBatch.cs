@@ -10,6 +10,14 @@ namespace BuildStatus.Storage;
 /// in line order. A build referenced by a step or log exists (it was created by
 /// <see cref="IBuildStore.CreateBuildAsync"/> or is in <see cref="Builds"/>); a builder referenced by a build
 /// may not have a row yet, and the backend then creates one with only its name.
+/// <para>
+/// A batch that breaks these rules is rejected whole: the backend throws and applies nothing. That covers
+/// a step, log or chunk whose build does not exist, a log or chunk whose step does not exist, and a chunk
+/// that would leave a gap in its log's line numbers (its first line is above the stored line count).
+/// A log's <see cref="StoredLog.LineCount"/> and <see cref="StoredLog.ByteCount"/> are stored as given.
+/// Strings are valid UTF-16 (Core replaces lone surrogates with U+FFFD before they reach a backend) and
+/// may hold any character, including control characters and NUL.
+/// </para>
 /// </remarks>
 public sealed record WriteBatch
 {

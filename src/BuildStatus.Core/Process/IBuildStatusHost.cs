@@ -74,7 +74,7 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <summary>Completes when every change made before the call is committed to storage.</summary>
     /// <param name="cancellationToken">Stops waiting (the changes stay queued).</param>
     /// <returns>A task that completes when the changes are durable.</returns>
-    /// <exception cref="BuildStoreException">The writer has failed permanently; the inner exception is the cause.</exception>
+    /// <exception cref="Storage.BuildStoreException">The writer has failed permanently; the inner exception is the cause.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     Task FlushAsync(CancellationToken cancellationToken = default);
 }

@@ -155,6 +155,15 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost
         }
     }
 
+    public Task<IBuild> StartBuildAsync(string builderName, BuildStartInfo? info = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(builderName);
+        ThrowIfDisposed();
+        var builder = FindBuilderInternal(builderName)
+            ?? throw new InvalidOperationException($"Cannot start a build on builder '{builderName}': no builder with that name is registered (registered: {string.Join(", ", _builders.Keys.Order(StringComparer.Ordinal))}).");
+        return builder.StartBuildAsync(info, cancellationToken);
+    }
+
     internal long NextRequestId() => Interlocked.Increment(ref _nextRequestId);
 
     internal void OnWorkerChanged(Worker worker)

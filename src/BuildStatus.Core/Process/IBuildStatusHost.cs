@@ -53,6 +53,15 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
     IWorker? FindWorker(string name);
 
+    /// <summary>Starts a build on a registered builder, by name. See <see cref="IBuilder.StartBuildAsync"/>.</summary>
+    /// <param name="builderName">The builder's name.</param>
+    /// <param name="info">What the build runs; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Abandons the start before the number is allocated.</param>
+    /// <returns>The running build.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builderName"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">No builder with that name is registered, or the host is not running.</exception>
+    Task<IBuild> StartBuildAsync(string builderName, BuildStartInfo? info = null, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Initializes storage (schema), recovers builds this host left unfinished (finished as
     /// <see cref="BuildResult.Retry"/>), and starts the writer and the retention janitor. Calling it again

@@ -12,8 +12,10 @@ namespace BuildStatus.Storage;
 /// may not have a row yet, and the backend then creates one with only its name.
 /// <para>
 /// A batch that breaks these rules is rejected whole: the backend throws and applies nothing. That covers
-/// a step, log or chunk whose build does not exist, a log or chunk whose step does not exist, and a chunk
-/// that would leave a gap in its log's line numbers (its first line is above the stored line count).
+/// a step, log or chunk whose build does not exist, a log or chunk whose step does not exist, a chunk whose
+/// log has no row (stored, or in <see cref="Logs"/> of the same batch), and a chunk that would leave a gap in its
+/// log's line numbers (its first line is above the number of lines stored for the log, counting earlier chunks of
+/// the same batch; not <see cref="StoredLog.LineCount"/>).
 /// A log's <see cref="StoredLog.LineCount"/> and <see cref="StoredLog.ByteCount"/> are stored as given.
 /// Strings are valid UTF-16 (Core replaces lone surrogates with U+FFFD before they reach a backend) and
 /// may hold any character, including control characters and NUL.

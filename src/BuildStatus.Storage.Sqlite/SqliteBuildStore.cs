@@ -109,6 +109,11 @@ public sealed class SqliteBuildStore : IBuildStore
     public async Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(build);
+        if (string.IsNullOrEmpty(build.BuilderName))
+        {
+            throw new ArgumentException("The build's BuilderName is null or empty.", nameof(build));
+        }
+
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -12,7 +12,7 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 internal static class HistoryReader
 {
     private const string BuildColumns =
-        "b.id AS Id, r.name AS BuilderName, b.number AS Number, b.host_name AS HostName, b.reason AS Reason, b.worker_name AS WorkerName, "
+        "SELECT b.id AS Id, r.name AS BuilderName, b.number AS Number, b.host_name AS HostName, b.reason AS Reason, b.worker_name AS WorkerName, "
         + "b.started_at AS StartedAt, b.finished_at AS FinishedAt, b.result AS Result, b.state_text AS StateText, b.changes AS Changes, "
         + "b.responsible_users AS ResponsibleUsers FROM builds b JOIN builders r ON r.id = b.builder_id";
 

@@ -46,7 +46,9 @@ public interface IBuildStore : IAsyncDisposable
     /// <summary>
     /// Allocates the next build number of <see cref="StoredBuild.BuilderName"/> and inserts the build with it, in
     /// one transaction. Numbers start at 1, are unique per builder even when several hosts share the store, and
-    /// are greater than every number stored for that builder. Creates the builder row (name only) when missing.
+    /// are greater than every number stored for that builder and every number allocated for it before (a number
+    /// is never reused, even after <see cref="PruneAsync"/> deleted the builds that had the highest numbers).
+    /// Creates the builder row (name only) when missing.
     /// </summary>
     /// <param name="build">The build; its <see cref="StoredBuild.Number"/> is ignored.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -1,0 +1,77 @@
+using BuildStatus.Storage;
+using NUnit.Framework;
+
+namespace BuildStatus.Core.Tests.Storage;
+
+// What the conformance suite leaves to each backend: disposal and the in-memory store's own argument checks.
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class InMemoryBuildStoreTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Test]
+    public async Task Members_AfterDispose_ThrowObjectDisposedException()
+    {
+        var store = new InMemoryBuildStore();
+        await store.InitializeAsync();
+        await store.CreateBuildAsync(NewBuild(0));
+
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.InitializeAsync());
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.ApplyAsync(new WriteBatch()));
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.CreateBuildAsync(NewBuild(0)));
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.GetBuildAsync(new BuildKey("linux", 1)));
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.QueryBuildsAsync(new BuildQuery("linux")));
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.ReadLogLinesAsync(new LogKey("linux", 1, 1, 1), 0, 1));
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.PruneAsync(new RetentionPolicy { MaxBuildsPerBuilder = 1 }, T0));
+    }
+
+    [Test]
+    public async Task ApplyAsync_RuleBroken_FaultsWithBuildStoreExceptionNamingTheRow()
+    {
+        await using var store = new InMemoryBuildStore();
+        var step = new StoredStep(new StepKey("linux", 9, 1), "compile", "", null, null, null, [], new Dictionary<string, double>(), false);
+
+        var exception = Assert.ThrowsAsync<BuildStoreException>(async () => await store.ApplyAsync(new WriteBatch { Steps = [step] }));
+
+        Assert.That(exception!.Message, Does.Contain("step").And.Contain("does not exist"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_ChunkNotNumberedConsecutively_ThrowsArgumentException()
+    {
+        await using var store = new InMemoryBuildStore();
+        var log = new LogKey("linux", 1, 1, 1);
+        var chunk = new StoredLogChunk(log, [new LogLine(0, LogChannel.Stdout, "a"), new LogLine(2, LogChannel.Stdout, "b")]);
+
+        var exception = Assert.ThrowsAsync<ArgumentException>(async () => await store.ApplyAsync(new WriteBatch { LogChunks = [chunk] }));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("batch"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_KeyTwiceInOneList_ThrowsArgumentException()
+    {
+        await using var store = new InMemoryBuildStore();
+
+        var exception = Assert.ThrowsAsync<ArgumentException>(async () => await store.ApplyAsync(new WriteBatch { Builds = [NewBuild(1), NewBuild(1)] }));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("batch"));
+        Assert.That(await store.GetBuildersAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task QueryBuildsAsync_InvalidQuery_ThrowsArgumentException()
+    {
+        await using var store = new InMemoryBuildStore();
+
+        Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.QueryBuildsAsync(new BuildQuery("linux") { Limit = 0 }));
+        Assert.ThrowsAsync<ArgumentException>(async () => await store.QueryBuildsAsync(new BuildQuery("linux") { PropertyValue = "x" }));
+    }
+
+    private static StoredBuild NewBuild(int number) =>
+        new("linux", number, "host-a", null, [], [], [], null, new Dictionary<string, PropertyValue>(), T0, null, "building", null);
+}

@@ -146,7 +146,7 @@ internal sealed class BatchWriter : IDisposable
         _selectNextNumber = Create(
             "SELECT max(last_number, coalesce((SELECT number FROM builds WHERE builder_id = $builder ORDER BY number DESC LIMIT 1), 0)) + 1 FROM builders WHERE id = $builder",
             "$builder");
-        _updateLastNumber = Create("UPDATE builders SET last_number = $number WHERE id = $builder", "$builder", "$number");
+        _updateLastNumber = Create("UPDATE builders SET last_number = $number WHERE id = $builder AND last_number < $number", "$builder", "$number");
     }
 
     /// <summary>Applies <paramref name="batch"/> in one IMMEDIATE transaction; on any error nothing is applied.</summary>
@@ -235,7 +235,6 @@ internal sealed class BatchWriter : IDisposable
 
         var number = (int)next;
         UpsertBuild(build, number);
-        Execute(_updateLastNumber, builderId, (long)number);
         transaction.Commit();
         return number;
     }
@@ -283,6 +282,9 @@ internal sealed class BatchWriter : IDisposable
             Json.Write(build.Changes),
             Json.Write(build.ResponsibleUsers));
         _buildIds[new BuildKey(build.BuilderName, number)] = id;
+
+        // Numbers are never reused, even for a number first written by a batch and later pruned.
+        Execute(_updateLastNumber, builderId, (long)number);
 
         // The build's stamps and properties are part of its snapshot: replace them.
         Execute(_deleteStamps, id);

@@ -1,3 +1,5 @@
+using BuildStatus.Storage;
+
 namespace BuildStatus;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using BuildStatus.Storage;
+
 namespace BuildStatus;
 
 /// <summary>A builder as the CI host drives it. It is its own <see cref="IBuilderStatus"/>.</summary>

@@ -106,7 +106,7 @@ internal sealed class EventHub : IAsyncDisposable
         var stream = new StreamSubscription(this, filter, CapacityOf(filter));
         Add(stream);
         stream.DisposeWhenCancelledEarly(cancellationToken);
-        return stream.ReadAllAsync(cancellationToken);
+        return stream;
     }
 
     /// <summary>

@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using BuildStatus.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BuildStatus.Bench;
+
+/// <summary>
+/// Workload W1 through the library as a CI host would drive it: write N builds, query them, read everything back
+/// and compare with what was written. Callable as a library (the smoke test does) or from <see cref="Program"/>.
+/// </summary>
+public static class Workload
+{
+    public static async Task<WorkloadResult> RunAsync(WorkloadOptions options, TextWriter? progress = null, CancellationToken cancellationToken = default)
+    {
+        var result = new WorkloadResult
+        {
+            Builds = options.Builds,
+            Store = options.Store,
+            Concurrency = options.Concurrency,
+            Synchronous = options.Store == "sqlite" ? options.Synchronous.ToString().ToLowerInvariant() : null,
+            Compression = options.Store == "sqlite" ? options.Compression.ToString().ToLowerInvariant() : null,
+        };
+
+        var temp = options.DatabasePath is null;
+        var path = options.DatabasePath ?? Path.Combine(Path.GetTempPath(), $"buildstatus-bench-{Guid.NewGuid():N}.db");
+        if (options.Store == "sqlite")
+        {
+            DeleteDatabase(path);
+        }
+
+        try
+        {
+            await RunLibraryAsync(options, path, result, progress, cancellationToken);
+            if (options.Store == "sqlite")
+            {
+                (result.LogChunks, var chunkedLines) = CountChunks(path);
+                result.DatabaseBytes = DatabaseBytes(path);
+                if (options.Baseline)
+                {
+                    // Chunk the baseline like the library did in this run (its chunking depends on how far the writer lags).
+                    var linesPerChunk = result.LogChunks == 0 ? WorkloadText.LinesPerLog : (int)Math.Round((double)chunkedLines / result.LogChunks);
+                    progress?.WriteLine($"baseline: raw Microsoft.Data.Sqlite, {linesPerChunk} lines per chunk ...");
+                    result.Baseline = await RawSqliteBaseline.RunAsync(options, linesPerChunk, cancellationToken);
+                    result.LibraryToBaselineRatio = result.Write.LogMegabytesPerSecond / result.Baseline.Write.LogMegabytesPerSecond;
+                }
+            }
+        }
+        finally
+        {
+            if (temp && options.Store == "sqlite")
+            {
+                DeleteDatabase(path);
+            }
+        }
+
+        return result;
+    }
+
+    private static async Task RunLibraryAsync(WorkloadOptions options, string path, WorkloadResult result, TextWriter? progress, CancellationToken cancellationToken)
+    {
+        var services = new ServiceCollection();
+        services.AddBuildStatus(b =>
+        {
+            if (options.Store == "sqlite")
+            {
+                b.UseSqlite(o =>
+                {
+                    o.ConnectionString = $"Data Source={path}";
+                    o.Synchronous = options.Synchronous;
+                    o.Compression = options.Compression;
+                });
+            }
+            else
+            {
+                b.UseInMemoryStorage();
+            }
+
+            b.Configure(o => o.HostName = "bench");
+        });
+
+        await using var provider = services.BuildServiceProvider();
+        var host = provider.GetRequiredService<IBuildStatusHost>();
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            for (var b = 0; b < WorkloadText.BuilderCount; b++)
+            {
+                host.AddBuilder(WorkloadText.BuilderName(b));
+            }
+
+            progress?.WriteLine($"write: {options.Builds} builds, concurrency {options.Concurrency}, store {options.Store} ...");
+            using var sampler = new WorkingSetSampler();
+            var numbers = await WriteAsync(host, options, result, cancellationToken);
+            result.PeakWorkingSetWriteMB = sampler.PeakMB;
+            GC.Collect();
+            result.GcHeapAfterWriteMB = GC.GetTotalMemory(forceFullCollection: true) / 1e6;
+
+            progress?.WriteLine("verify ...");
+            await Verifier.VerifyAsync(host.History, options, numbers, result, cancellationToken);
+
+            progress?.WriteLine($"queries: {options.QueryIterations} runs each ...");
+            await QueryAsync(host.History, options, numbers, result, cancellationToken);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        result.PeakWorkingSetMB = self.PeakWorkingSet64 / 1e6;
+    }
+
+    private static async Task<int[]> WriteAsync(IBuildStatusHost host, WorkloadOptions options, WorkloadResult result, CancellationToken cancellationToken)
+    {
+        var n = options.Builds;
+        var numbers = new int[n];
+        var finished = new Task[n];
+        var next = -1;
+        var stopwatch = Stopwatch.StartNew();
+
+        async Task RunBuildsAsync()
+        {
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= n)
+                {
+                    return;
+                }
+
+                var build = await host.StartBuildAsync(WorkloadText.BuilderName(WorkloadText.BuilderOf(i)), cancellationToken: cancellationToken);
+                numbers[i] = build.Number;
+                for (var s = 0; s < WorkloadText.StepsPerBuild; s++)
+                {
+                    var step = build.AddStep(WorkloadText.StepName(s));
+                    step.Start();
+                    var log = step.AddLog("stdio");
+                    for (var line = 0; line < WorkloadText.LinesPerLog; line += WorkloadText.LinesPerAppend)
+                    {
+                        await log.AppendAsync(LogChannel.Stdout, WorkloadText.AppendText(i, s, line), cancellationToken);
+                    }
+
+                    log.Finish();
+                    step.Finish(WorkloadText.StepResult(i, s));
+                }
+
+                // Every 50th build ends in Exception; the others take the worst of their steps, computed by the library.
+                var explicitResult = i % 50 == 49 ? BuildResult.Exception : (BuildResult?)null;
+                finished[i] = build.FinishAsync(explicitResult, cancellationToken: cancellationToken);
+            }
+        }
+
+        var workers = new Task[options.Concurrency];
+        for (var k = 0; k < workers.Length; k++)
+        {
+            workers[k] = Task.Run(RunBuildsAsync, cancellationToken);
+        }
+
+        await Task.WhenAll(workers);
+        await Task.WhenAll(finished);
+        await host.FlushAsync(cancellationToken);
+        stopwatch.Stop();
+        result.Write = WritePhaseResult.From(stopwatch.Elapsed.TotalSeconds, n);
+        return numbers;
+    }
+
+    private static async Task QueryAsync(IBuildHistory history, WorkloadOptions options, int[] numbers, WorkloadResult result, CancellationToken cancellationToken)
+    {
+        var random = new Random(42);
+        var iterations = options.QueryIterations;
+        var warmup = Math.Min(50, iterations);
+
+        var last50 = new List<double>(iterations);
+        for (var k = -warmup; k < iterations; k++)
+        {
+            var name = WorkloadText.BuilderName(random.Next(WorkloadText.BuilderCount));
+            var started = Stopwatch.GetTimestamp();
+            var page = await history.QueryBuildsAsync(new BuildQuery(name) { Limit = 50 }, cancellationToken);
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (page.Builds.Count != Math.Min(50, CountOf(options.Builds, name)))
+            {
+                result.Errors.Add($"last 50 of {name}: {page.Builds.Count} builds");
+            }
+
+            if (k >= 0)
+            {
+                last50.Add(ms);
+            }
+        }
+
+        result.Queries["last_50_builds"] = QueryStats.From(last50);
+
+        var getBuild = new List<double>(iterations);
+        var steps = new List<double>(iterations);
+        var logLines = new List<double>(iterations);
+        for (var k = -warmup; k < iterations; k++)
+        {
+            var i = random.Next(options.Builds);
+            var name = WorkloadText.BuilderName(WorkloadText.BuilderOf(i));
+
+            var started = Stopwatch.GetTimestamp();
+            var build = await history.GetBuildAsync(name, numbers[i], cancellationToken);
+            var buildMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+            started = Stopwatch.GetTimestamp();
+            var stepList = await build!.GetStepsAsync(cancellationToken);
+            var stepsMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+            var s = random.Next(WorkloadText.StepsPerBuild);
+            var logs = await stepList[s].GetLogsAsync(cancellationToken);
+            started = Stopwatch.GetTimestamp();
+            var lines = await logs[0].ReadLinesAsync(cancellationToken: cancellationToken);
+            var linesMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (stepList.Count != WorkloadText.StepsPerBuild || lines.Count != WorkloadText.LinesPerLog)
+            {
+                result.Errors.Add($"query of build {i}: {stepList.Count} steps, {lines.Count} lines");
+            }
+
+            if (k >= 0)
+            {
+                getBuild.Add(buildMs);
+                steps.Add(stepsMs);
+                logLines.Add(linesMs);
+            }
+        }
+
+        result.Queries["get_build"] = QueryStats.From(getBuild);
+        result.Queries["build_steps"] = QueryStats.From(steps);
+        result.Queries["log_all_lines"] = QueryStats.From(logLines);
+    }
+
+    internal static int CountOf(int builds, string builderName)
+    {
+        var b = int.Parse(builderName.AsSpan("builder-".Length), System.Globalization.CultureInfo.InvariantCulture);
+        return builds / WorkloadText.BuilderCount + (b < builds % WorkloadText.BuilderCount ? 1 : 0);
+    }
+
+    private static (long Chunks, long Lines) CountChunks(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), coalesce(sum(line_count), 0) FROM log_chunks";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    internal static long DatabaseBytes(string path)
+    {
+        long total = 0;
+        foreach (var file in new[] { path, path + "-wal" })
+        {
+            if (File.Exists(file))
+            {
+                total += new FileInfo(file).Length;
+            }
+        }
+
+        return total;
+    }
+
+    internal static void DeleteDatabase(string path)
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}
+
+/// <summary>Samples the process working set every 20 ms (PeakWorkingSet64 covers the whole process lifetime).</summary>
+internal sealed class WorkingSetSampler : IDisposable
+{
+    private readonly Timer _timer;
+    private long _peak;
+
+    public WorkingSetSampler()
+    {
+        Sample();
+        _timer = new Timer(_ => Sample(), null, 20, 20);
+    }
+
+    public double PeakMB
+    {
+        get
+        {
+            Sample();
+            return Interlocked.Read(ref _peak) / 1e6;
+        }
+    }
+
+    private void Sample()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        var ws = self.WorkingSet64;
+        long seen;
+        while ((seen = Interlocked.Read(ref _peak)) < ws && Interlocked.CompareExchange(ref _peak, ws, seen) != seen)
+        {
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

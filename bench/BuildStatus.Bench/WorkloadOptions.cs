@@ -1,0 +1,100 @@
+using BuildStatus.Storage.Sqlite;
+
+namespace BuildStatus.Bench;
+
+/// <summary>What the runner's flags select. Defaults are workload W1 as the benchmark issue defines it.</summary>
+public sealed class WorkloadOptions
+{
+    /// <summary>Gets or sets the number of builds (round-robin over 10 builders). The default is 2,000.</summary>
+    public int Builds { get; set; } = 2000;
+
+    /// <summary>Gets or sets the store: "sqlite" (default) or "memory".</summary>
+    public string Store { get; set; } = "sqlite";
+
+    /// <summary>Gets or sets the SQLite synchronous mode. The default is the library's default (Normal).</summary>
+    public SqliteSynchronous Synchronous { get; set; } = new SqliteStorageOptions().Synchronous;
+
+    /// <summary>Gets or sets the log codec. The default is the library's default (Deflate).</summary>
+    public LogCompression Compression { get; set; } = new SqliteStorageOptions().Compression;
+
+    /// <summary>Gets or sets the number of builds in flight at once. The default is 1.</summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Gets or sets the database file; <see langword="null"/> (default) uses a temp file that is deleted afterwards.</summary>
+    public string? DatabasePath { get; set; }
+
+    /// <summary>Gets or sets where the JSON result goes; <see langword="null"/> writes none.</summary>
+    public string? JsonPath { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the raw-SQLite baseline runs too (after the library, in the same process).</summary>
+    public bool Baseline { get; set; }
+
+    /// <summary>Gets or sets how many times each query runs for its percentiles. The default is 1,000.</summary>
+    public int QueryIterations { get; set; } = 1000;
+
+    /// <summary>Gets or sets the number of builds whose steps and logs are read back in full (evenly spread). The default is 2,000.</summary>
+    public int VerifyBuilds { get; set; } = 2000;
+
+    /// <summary>Gets or sets whether the table is printed. The default is <see langword="true"/>.</summary>
+    public bool Print { get; set; } = true;
+
+    public static WorkloadOptions Parse(string[] args)
+    {
+        var o = new WorkloadOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--builds": o.Builds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--store": o.Store = Next().ToLowerInvariant(); break;
+                case "--synchronous": o.Synchronous = Enum.Parse<SqliteSynchronous>(Next(), ignoreCase: true); break;
+                case "--compression": o.Compression = Enum.Parse<LogCompression>(Next(), ignoreCase: true); break;
+                case "--concurrency": o.Concurrency = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--db": o.DatabasePath = Next(); break;
+                case "--json": o.JsonPath = Next(); break;
+                case "--baseline": o.Baseline = true; break;
+                case "--query-iterations": o.QueryIterations = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--verify-builds": o.VerifyBuilds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--quiet": o.Print = false; break;
+                case "-h" or "--help": throw new HelpRequestedException();
+                default: throw new ArgumentException($"Unknown flag '{args[i]}'.");
+            }
+        }
+
+        if (o.Builds < 1 || o.Concurrency < 1 || o.QueryIterations < 1 || o.VerifyBuilds < 0)
+        {
+            throw new ArgumentException("--builds, --concurrency and --query-iterations must be at least 1; --verify-builds at least 0.");
+        }
+
+        if (o.Store is not ("sqlite" or "memory"))
+        {
+            throw new ArgumentException($"--store must be sqlite or memory, not '{o.Store}'.");
+        }
+
+        if (o.Baseline && o.Store != "sqlite")
+        {
+            throw new ArgumentException("--baseline compares against raw SQLite, so it needs --store sqlite.");
+        }
+
+        return o;
+    }
+
+    public const string Usage = """
+        BuildStatus.Bench: workload W1 (10 builders, N builds x 5 steps x one 200-line stdio log, 20 lines per append), then queries.
+          --builds N               builds to write (default 2000)
+          --store sqlite|memory    history store (default sqlite)
+          --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
+          --compression CODEC      none|deflate|gzip|brotli (default: the library's default, deflate)
+          --concurrency K          builds in flight (default 1)
+          --db PATH                database file (default: a temp file, deleted afterwards)
+          --json PATH              write the result as JSON
+          --baseline               also write the same rows with hand-written Microsoft.Data.Sqlite code and print the ratio
+          --query-iterations N     runs of each query for p50/p95/p99 (default 1000)
+          --verify-builds N        builds read back in full (default 2000; the last 50 of every builder are always checked)
+          --quiet                  no table
+        Exit code: 0 ok, 1 read-back mismatch, 2 bad arguments.
+        """;
+}
+
+public sealed class HelpRequestedException : Exception;

@@ -19,7 +19,7 @@ namespace BuildStatus;
 /// builds it scans, not the builder's whole history; log lines are kept per log as chunks located by binary search.
 /// </para>
 /// </remarks>
-public sealed class InMemoryBuildStore : IBuildStore
+public sealed class InMemoryBuildStore : IBuildStore, IDisposable
 {
     private const string BatchParameter = "batch";
 
@@ -488,6 +488,9 @@ public sealed class InMemoryBuildStore : IBuildStore
 
         return Task.FromResult(new PruneResult(buildsDeleted, logsDeleted));
     }
+
+    /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
+    public void Dispose() => DisposeAsync();
 
     /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
     /// <returns>A completed task.</returns>

@@ -44,6 +44,6 @@ public interface IBuild : IBuildStatus
     /// <param name="cancellationToken">Stops waiting for durability (the build is finished regardless).</param>
     /// <returns>A task that completes when the build is durable.</returns>
     /// <exception cref="InvalidOperationException">The build has already finished.</exception>
-    /// <exception cref="BuildStoreException">Storage failed permanently (the returned task faults with it).</exception>
+    /// <exception cref="Storage.BuildStoreException">Storage failed permanently (the returned task faults with it).</exception>
     Task FinishAsync(BuildResult? result = null, string? stateText = null, CancellationToken cancellationToken = default);
 }

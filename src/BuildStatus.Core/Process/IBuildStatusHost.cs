@@ -53,6 +53,15 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
     IWorker? FindWorker(string name);
 
+    /// <summary>Starts a build on a registered builder, by name. See <see cref="IBuilder.StartBuildAsync"/>.</summary>
+    /// <param name="builderName">The builder's name.</param>
+    /// <param name="info">What the build runs; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Abandons the start before the number is allocated.</param>
+    /// <returns>The running build.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builderName"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">No builder with that name is registered, or the host is not running.</exception>
+    Task<IBuild> StartBuildAsync(string builderName, BuildStartInfo? info = null, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Initializes storage (schema), recovers builds this host left unfinished (finished as
     /// <see cref="BuildResult.Retry"/>), and starts the writer and the retention janitor. Calling it again
@@ -76,7 +85,7 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <summary>Completes when every change made before the call is committed to storage.</summary>
     /// <param name="cancellationToken">Stops waiting (the changes stay queued).</param>
     /// <returns>A task that completes when the changes are durable.</returns>
-    /// <exception cref="BuildStoreException">The writer has failed permanently; the inner exception is the cause.</exception>
+    /// <exception cref="Storage.BuildStoreException">The writer has failed permanently; the inner exception is the cause.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     Task FlushAsync(CancellationToken cancellationToken = default);
 }

@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+using BuildStatus.Process;
+
+namespace BuildStatus.Persistence;
+
+/// <summary>The history root: wraps the store's records in persistent objects.</summary>
+internal sealed class BuildHistory : IBuildHistory
+{
+    private readonly HostContext _ctx;
+
+    public BuildHistory(HostContext ctx)
+    {
+        _ctx = ctx;
+    }
+
+    public async Task<IReadOnlyList<IPersistentBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default)
+    {
+        var builders = await _ctx.Store.GetBuildersAsync(cancellationToken).ConfigureAwait(false);
+        return builders.Select(b => (IPersistentBuilder)new PersistentBuilder(b, _ctx)).ToArray();
+    }
+
+    public async Task<IPersistentBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var builder = await _ctx.Store.GetBuilderAsync(name, cancellationToken).ConfigureAwait(false);
+        return builder is null ? null : new PersistentBuilder(builder, _ctx);
+    }
+
+    public async Task<IReadOnlyList<IPersistentWorker>> GetWorkersAsync(CancellationToken cancellationToken = default)
+    {
+        var workers = await _ctx.Store.GetWorkersAsync(cancellationToken).ConfigureAwait(false);
+        return workers.Select(w => (IPersistentWorker)new PersistentWorker(w)).ToArray();
+    }
+
+    public async Task<IPersistentWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var worker = await _ctx.Store.GetWorkerAsync(name, cancellationToken).ConfigureAwait(false);
+        return worker is null ? null : new PersistentWorker(worker);
+    }
+
+    public async Task<IPersistentBuild?> GetBuildAsync(string builderName, int number, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(builderName);
+        var build = await _ctx.Store.GetBuildAsync(new Storage.BuildKey(builderName, number), cancellationToken).ConfigureAwait(false);
+        return build is null ? null : new PersistentBuild(build, _ctx);
+    }
+
+    public async Task<BuildPage> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var builds = await _ctx.Store.QueryBuildsAsync(query, cancellationToken).ConfigureAwait(false);
+        var items = builds.Select(b => (IPersistentBuild)new PersistentBuild(b, _ctx)).ToArray();
+        var next = items.Length == query.Limit && items[^1].Number > 1 ? query with { BeforeNumber = items[^1].Number } : null;
+        return new BuildPage(items, next);
+    }
+
+    public IAsyncEnumerable<IPersistentBuild> EnumerateBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        return EnumerateCoreAsync(query, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<IPersistentBuild> EnumerateCoreAsync(BuildQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        BuildQuery? next = query;
+        while (next is not null)
+        {
+            var page = await QueryBuildsAsync(next, cancellationToken).ConfigureAwait(false);
+            foreach (var build in page.Builds)
+            {
+                yield return build;
+            }
+
+            next = page.Next;
+        }
+    }
+}

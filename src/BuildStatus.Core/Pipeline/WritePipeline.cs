@@ -1,0 +1,456 @@
+using System.Diagnostics;
+using BuildStatus.Hosting;
+using BuildStatus.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace BuildStatus.Pipeline;
+
+/// <summary>Health of the writer, as the health check reports it.</summary>
+internal enum WriterState
+{
+    /// <summary>Commits succeed.</summary>
+    Healthy,
+
+    /// <summary>The last commit failed and is being retried.</summary>
+    Retrying,
+
+    /// <summary>Retries were exhausted: durability tasks fault; the writer keeps retrying in the background.</summary>
+    Failed,
+}
+
+/// <summary>
+/// The write-behind pipeline: status mutations mark entities dirty (never waiting for I/O); one writer task
+/// drains the queue in order and group-commits snapshots in <see cref="IBuildStore.ApplyAsync"/> batches.
+/// </summary>
+/// <remarks>
+/// Ordering: every queue entry has a sequence number taken under <see cref="_queueLock"/> together with the
+/// enqueue, so queue order is sequence order. The writer commits entries in that order, so "committed up to
+/// S" means every change queued before S was taken is durable. Durability waiters wait for a sequence.
+/// </remarks>
+internal sealed partial class WritePipeline : IAsyncDisposable
+{
+    private readonly IBuildStore _store;
+    private readonly BuildStatusOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly BuildStatusMetrics _metrics;
+
+    // Guards _queue and _enqueuedSeq. A leaf lock: taken while an entity's lock may be held, never the reverse.
+    private readonly Lock _queueLock = new();
+    private readonly Queue<(PersistedEntity Entity, long Seq)> _queue = new();
+    private long _enqueuedSeq;
+
+    // Written by the writer task only; read anywhere (Volatile).
+    private long _committedSeq;
+
+    // Guards _waiters and _failure.
+    private readonly Lock _waitLock = new();
+    private readonly List<(long Target, TaskCompletionSource Tcs)> _waiters = [];
+    private Exception? _failure;
+
+    // Bytes of log text appended but not yet committed; Interlocked.
+    private long _pendingBytes;
+
+    // Guards _spaceAvailable: completed when pending bytes drop below the bound.
+    private readonly Lock _spaceLock = new();
+    private TaskCompletionSource? _spaceAvailable;
+
+    // Signals the writer that the queue is not empty (or that it should stop).
+    private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private readonly CancellationTokenSource _abort = new();
+    private Task? _writer;
+    private volatile bool _stopping;
+    private volatile WriterState _state = WriterState.Healthy;
+
+    public WritePipeline(IBuildStore store, BuildStatusOptions options, TimeProvider time, ILogger logger, BuildStatusMetrics metrics)
+    {
+        _store = store;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+    }
+
+    public WriterState State => _state;
+
+    public Exception? LastError { get; private set; }
+
+    public long PendingBytes => Interlocked.Read(ref _pendingBytes);
+
+    public int QueueLength
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    private long _retryCount;
+
+    public long RetryCount => Interlocked.Read(ref _retryCount);
+
+    public bool IsNearBound => PendingBytes >= _options.MaxQueueBytes * 8 / 10;
+
+    public void Start()
+    {
+        _writer ??= Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues an entity whose state changed. The caller holds <see cref="PersistedEntity.SyncRoot"/>.</summary>
+    /// <returns>The sequence number that covers this change.</returns>
+    public long MarkDirty(PersistedEntity entity)
+    {
+        if (entity.IsQueued)
+        {
+            // Already queued and not yet snapshotted: the coming snapshot includes this change.
+            return Volatile.Read(ref _enqueuedSeq);
+        }
+
+        entity.IsQueued = true;
+        long seq;
+        lock (_queueLock)
+        {
+            seq = ++_enqueuedSeq;
+            _queue.Enqueue((entity, seq));
+        }
+
+        _signal.Release();
+        return seq;
+    }
+
+    /// <summary>Adds appended log bytes to the queue bound.</summary>
+    public void AddPendingBytes(long bytes) => Interlocked.Add(ref _pendingBytes, bytes);
+
+    /// <summary>Gets whether an append must wait for queue space.</summary>
+    public bool IsFull => Interlocked.Read(ref _pendingBytes) >= _options.MaxQueueBytes;
+
+    /// <summary>Completes when the pending bytes drop below the bound.</summary>
+    public Task WaitForSpaceAsync(CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_spaceLock)
+        {
+            if (!IsFull)
+            {
+                return Task.CompletedTask;
+            }
+
+            _spaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wait = _spaceAvailable.Task;
+        }
+
+        _metrics.BackpressureWaits.Add(1);
+        return wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Gets the sequence number of the latest change queued so far.</summary>
+    public long CurrentSequence
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                return _enqueuedSeq;
+            }
+        }
+    }
+
+    /// <summary>Completes when every change up to <paramref name="target"/> is committed.</summary>
+    public Task WaitForAsync(long target, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _committedSeq) >= target)
+        {
+            return Task.CompletedTask;
+        }
+
+        TaskCompletionSource tcs;
+        lock (_waitLock)
+        {
+            if (Volatile.Read(ref _committedSeq) >= target)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (_failure is not null)
+            {
+                return Task.FromException(Fail(_failure));
+            }
+
+            tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((target, tcs));
+        }
+
+        _signal.Release();
+        return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
+    }
+
+    /// <summary>Completes when everything queued so far is committed.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => WaitForAsync(CurrentSequence, cancellationToken);
+
+    /// <summary>Drains the queue and stops the writer; gives up at the timeout or on cancellation and logs what was not persisted.</summary>
+    public async Task StopAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_writer is null)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _signal.Release();
+        try
+        {
+            await _writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            await _abort.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _writer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The abort above.
+            }
+        }
+
+        var left = QueueLength;
+        var bytes = PendingBytes;
+        if (left > 0 || bytes > 0 || _state != WriterState.Healthy)
+        {
+            Log.StopIncomplete(_logger, left, bytes, LastError);
+            lock (_waitLock)
+            {
+                _failure ??= new BuildStoreException($"The host stopped with {left} queued changes and {bytes} bytes of log text not persisted.", LastError);
+                FaultWaiters(_failure);
+            }
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _abort.Token;
+        while (true)
+        {
+            if (QueueLength == 0)
+            {
+                if (_stopping)
+                {
+                    return;
+                }
+
+                await _signal.WaitAsync(token).ConfigureAwait(false);
+                continue;
+            }
+
+            var batch = TakeBatch(out var lastSeq);
+            if (batch.Count > 0 || batch.Entities.Count > 0)
+            {
+                await CommitWithRetriesAsync(batch, token).ConfigureAwait(false);
+            }
+
+            foreach (var entity in batch.Entities)
+            {
+                entity.OnCommitted();
+            }
+
+            var remaining = Interlocked.Add(ref _pendingBytes, -batch.LogBytes);
+            Volatile.Write(ref _committedSeq, lastSeq);
+            ReleaseSpace(remaining);
+            CompleteWaiters(lastSeq);
+        }
+    }
+
+    private BatchBuilder TakeBatch(out long lastSeq)
+    {
+        var batch = new BatchBuilder();
+        lastSeq = Volatile.Read(ref _committedSeq);
+        while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
+        {
+            (PersistedEntity Entity, long Seq) item;
+            lock (_queueLock)
+            {
+                if (!_queue.TryDequeue(out item))
+                {
+                    break;
+                }
+            }
+
+            lock (item.Entity.SyncRoot)
+            {
+                item.Entity.IsQueued = false;
+                item.Entity.AppendTo(batch);
+            }
+
+            batch.Entities.Add(item.Entity);
+            lastSeq = item.Seq;
+        }
+
+        return batch;
+    }
+
+    private async Task CommitWithRetriesAsync(BatchBuilder builder, CancellationToken token)
+    {
+        var batch = builder.ToBatch();
+        var attempt = 0;
+        while (true)
+        {
+            attempt++;
+            var started = _time.GetTimestamp();
+            try
+            {
+                await _store.ApplyAsync(batch, token).ConfigureAwait(false);
+                _metrics.CommitLatency.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+                _metrics.BatchSize.Record(batch.Count);
+                if (_state != WriterState.Healthy)
+                {
+                    Log.Recovered(_logger, attempt);
+                    _state = WriterState.Healthy;
+                    LastError = null;
+                    lock (_waitLock)
+                    {
+                        _failure = null;
+                    }
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                LastError = ex;
+                _metrics.CommitFailures.Add(1);
+                Interlocked.Increment(ref _retryCount);
+                if (attempt >= _options.MaxWriteAttempts && _state != WriterState.Failed)
+                {
+                    _state = WriterState.Failed;
+                    Log.WriterFailed(_logger, ex, attempt);
+                    lock (_waitLock)
+                    {
+                        _failure = ex;
+                        FaultWaiters(ex);
+                    }
+                }
+                else if (_state == WriterState.Healthy)
+                {
+                    _state = WriterState.Retrying;
+                    Log.CommitFailed(_logger, ex, batch.Count);
+                }
+
+                _metrics.Retries.Add(1);
+                if (_stopping && _state == WriterState.Failed)
+                {
+                    // A graceful stop does not wait for a backend that is down.
+                    throw new OperationCanceledException("Stopping with a failed backend.", ex);
+                }
+
+                await Task.Delay(RetryDelay(attempt), _time, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private TimeSpan RetryDelay(int attempt)
+    {
+        var ms = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
+        var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
+
+        // Jitter of up to 20 % so several hosts on one database do not retry in lockstep.
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.2 * Random.Shared.NextDouble())));
+    }
+
+    private void ReleaseSpace(long remaining)
+    {
+        if (remaining >= _options.MaxQueueBytes)
+        {
+            return;
+        }
+
+        TaskCompletionSource? release;
+        lock (_spaceLock)
+        {
+            release = _spaceAvailable;
+            _spaceAvailable = null;
+        }
+
+        release?.TrySetResult();
+    }
+
+    private void CompleteWaiters(long committed)
+    {
+        List<TaskCompletionSource>? done = null;
+        lock (_waitLock)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Target <= committed)
+                {
+                    (done ??= []).Add(_waiters[i].Tcs);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (done is not null)
+        {
+            foreach (var tcs in done)
+            {
+                tcs.TrySetResult();
+            }
+        }
+    }
+
+    // Caller holds _waitLock.
+    private void FaultWaiters(Exception cause)
+    {
+        var error = Fail(cause);
+        foreach (var (_, tcs) in _waiters)
+        {
+            tcs.TrySetException(error);
+        }
+
+        _waiters.Clear();
+    }
+
+    private static BuildStoreException Fail(Exception cause)
+        => cause as BuildStoreException ?? new BuildStoreException($"Storage failed: {cause.Message}", cause);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _abort.CancelAsync().ConfigureAwait(false);
+        if (_writer is not null)
+        {
+            try
+            {
+                await _writer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Expected on abort.
+            }
+        }
+
+        _abort.Dispose();
+        _signal.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Storage commit of {Count} writes failed; retrying with backoff.")]
+        public static partial void CommitFailed(ILogger logger, Exception exception, int count);
+
+        [LoggerMessage(2, LogLevel.Error, "Storage failed {Attempts} times in a row; durability tasks now fault. Writes stay queued and are retried.")]
+        public static partial void WriterFailed(ILogger logger, Exception exception, int attempts);
+
+        [LoggerMessage(3, LogLevel.Information, "Storage recovered after {Attempts} attempts.")]
+        public static partial void Recovered(ILogger logger, int attempts);
+
+        [LoggerMessage(4, LogLevel.Error, "Stopped with {Entries} queued changes and {Bytes} bytes of log text not persisted.")]
+        public static partial void StopIncomplete(ILogger logger, int entries, long bytes, Exception? exception);
+    }
+}

@@ -1,0 +1,291 @@
+using BuildStatus.Internal;
+using BuildStatus.Persistence;
+using BuildStatus.Pipeline;
+using BuildStatus.Storage;
+
+namespace BuildStatus.Process;
+
+/// <summary>A running (or recently finished) build, with its steps and logs.</summary>
+/// <remarks>
+/// <see cref="Sync"/> guards the mutable state of the build and of all its steps and logs: one lock per
+/// build keeps the build's events in order and costs nothing across builds.
+/// </remarks>
+internal sealed class Build : PersistedEntity, IBuild
+{
+    private readonly HostContext _ctx;
+    private readonly StoredBuild _initial;
+
+    internal readonly Lock Sync = new();
+
+    // Guarded by Sync. Views are replaced (never mutated) so readers need no lock.
+    private Dictionary<string, PropertyValue> _properties;
+    private IReadOnlyDictionary<string, PropertyValue> _propertiesView;
+    private readonly List<Step> _steps = [];
+    private IReadOnlyList<IStepStatus> _stepsView = [];
+    private string _stateText;
+    private BuildResult? _result;
+    private DateTimeOffset? _finishedAt;
+    private Step? _currentStep;
+    private DateTimeOffset? _eta;
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Written by the writer only: the snapshot in flight, then the committed one.
+    private StoredBuild? _snapshot;
+    private volatile StoredBuild _committed;
+
+    public Build(HostContext ctx, Builder builder, StoredBuild initial)
+    {
+        _ctx = ctx;
+        Owner = builder;
+        _initial = initial;
+        _committed = initial;
+        _properties = new Dictionary<string, PropertyValue>(initial.Properties, StringComparer.Ordinal);
+        _propertiesView = _properties.AsReadOnly();
+        _stateText = initial.StateText;
+    }
+
+    internal Builder Owner { get; }
+
+    internal HostContext Context => _ctx;
+
+    internal override Lock SyncRoot => Sync;
+
+    public IBuilderStatus Builder => Owner;
+
+    public int Number => _initial.Number;
+
+    public string HostName => _initial.HostName;
+
+    public string? Reason => _initial.Reason;
+
+    public IReadOnlyList<SourceStamp> SourceStamps => _initial.SourceStamps;
+
+    public IReadOnlyList<BuildChange> Changes => _initial.Changes;
+
+    public IReadOnlyList<string> ResponsibleUsers => _initial.ResponsibleUsers;
+
+    public string? WorkerName => _initial.WorkerName;
+
+    public IReadOnlyDictionary<string, PropertyValue> Properties => Volatile.Read(ref _propertiesView);
+
+    public DateTimeOffset StartedAt => _initial.StartedAt;
+
+    public DateTimeOffset? FinishedAt
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _finishedAt;
+            }
+        }
+    }
+
+    public bool IsFinished => _finished.Task.IsCompleted;
+
+    public string StateText
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _stateText;
+            }
+        }
+    }
+
+    public BuildResult? Result
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _result;
+            }
+        }
+    }
+
+    public IReadOnlyList<IStepStatus> Steps => Volatile.Read(ref _stepsView);
+
+    public IStepStatus? CurrentStep
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _currentStep;
+            }
+        }
+    }
+
+    public DateTimeOffset? Eta
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _eta;
+            }
+        }
+    }
+
+    public IPersistentBuild Persistent => new PersistentBuild(_committed, _ctx);
+
+    internal BuildKey Key => new(Owner.Name, Number);
+
+    public PropertyValue? GetProperty(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Properties.TryGetValue(name, out var value) ? value : null;
+    }
+
+    public Task WaitUntilFinishedAsync(CancellationToken cancellationToken = default)
+        => _finished.Task.WaitAsync(cancellationToken);
+
+    internal void PublishStarted(TimeSpan? expected)
+    {
+        lock (Sync)
+        {
+            _eta = expected is { } e ? StartedAt + e : null;
+            _ctx.Publish(this, static (b, now) => new BuildStarted(b) { Timestamp = now });
+            if (_eta is not null)
+            {
+                _ctx.Publish(this, static (b, now) => new EtaUpdated(b, b._eta, null, null) { Timestamp = now });
+            }
+        }
+    }
+
+    public IStep AddStep(string name)
+    {
+        name = Guard.Name(name, nameof(name));
+        lock (Sync)
+        {
+            ThrowIfFinished("add a step to");
+            var step = new Step(this, _steps.Count, name);
+            _steps.Add(step);
+            Volatile.Write(ref _stepsView, _steps.ToArray());
+            _ctx.Pipeline.MarkDirty(step);
+            return step;
+        }
+    }
+
+    public void SetStateText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        text = Guard.Text(text);
+        lock (Sync)
+        {
+            ThrowIfFinished("set the state text of");
+            _stateText = text;
+            _ctx.Pipeline.MarkDirty(this);
+            _ctx.Publish(this, static (b, now) => new BuildChanged(b, b._stateText) { Timestamp = now });
+        }
+    }
+
+    public void SetProperty(string name, string value, string source = "Build")
+    {
+        name = Guard.Name(name, nameof(name));
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(source);
+        var property = new PropertyValue(Guard.Text(value), Guard.Text(source));
+        lock (Sync)
+        {
+            ThrowIfFinished("set a property of");
+            var copy = new Dictionary<string, PropertyValue>(_properties, StringComparer.Ordinal) { [name] = property };
+            _properties = copy;
+            Volatile.Write(ref _propertiesView, copy.AsReadOnly());
+            _ctx.Pipeline.MarkDirty(this);
+            _ctx.Publish(this, static (b, now) => new BuildChanged(b, b._stateText) { Timestamp = now });
+        }
+    }
+
+    public Task FinishAsync(BuildResult? result = null, string? stateText = null, CancellationToken cancellationToken = default)
+    {
+        if (result is { } r && !Enum.IsDefined(r))
+        {
+            throw new ArgumentOutOfRangeException(nameof(result), r, "Not a defined BuildResult value.");
+        }
+
+        long target;
+        lock (Sync)
+        {
+            ThrowIfFinished("finish");
+            foreach (var step in _steps)
+            {
+                if (!step.IsFinishedLocked)
+                {
+                    step.FinishLocked(BuildResult.Cancelled, "cancelled: the build finished first");
+                }
+            }
+
+            var final = result ?? BuildResults.Worst(_steps.Select(s => s.ResultLocked ?? BuildResult.Success));
+            _result = final;
+            _finishedAt = _ctx.Now;
+            _stateText = stateText is null ? final.ToString().ToLowerInvariant() : Guard.Text(stateText);
+            _currentStep = null;
+            _eta = null;
+            target = _ctx.Pipeline.MarkDirty(this);
+            _ctx.Publish(this, static (b, now) => new BuildFinished(b, b._result!.Value) { Timestamp = now });
+
+            // The flush target must cover every change made to this build, including its steps' and logs'.
+            target = Math.Max(target, _ctx.Pipeline.CurrentSequence);
+        }
+
+        _finished.TrySetResult();
+        _ctx.Metrics.BuildsFinished.Add(1);
+        Owner.OnBuildFinished(this);
+        (_ctx.Host.FindWorkerInternal(WorkerName))?.RemoveRunning(this);
+        return _ctx.Pipeline.WaitForAsync(target, cancellationToken);
+    }
+
+    // Caller holds Sync.
+    internal void ThrowIfFinished(string action)
+    {
+        if (_finished.Task.IsCompleted)
+        {
+            throw new InvalidOperationException($"Cannot {action} build {Number} of builder '{Owner.Name}': it has finished ({_result}).");
+        }
+    }
+
+    // Caller holds Sync.
+    internal void OnStepStarted(Step step, DateTimeOffset? stepEta)
+    {
+        _currentStep = step;
+        if (stepEta is not null || _eta is not null)
+        {
+            _ctx.Publish((this, step, stepEta), static (s, now) => new EtaUpdated(s.Item1, s.Item1._eta, s.step, s.stepEta) { Timestamp = now });
+        }
+    }
+
+    // Caller holds Sync.
+    internal void OnStepFinished(Step step)
+    {
+        if (ReferenceEquals(_currentStep, step))
+        {
+            _currentStep = null;
+        }
+    }
+
+    internal override void AppendTo(BatchBuilder batch)
+    {
+        var snapshot = _initial with
+        {
+            Properties = _propertiesView,
+            FinishedAt = _finishedAt,
+            StateText = _stateText,
+            Result = _result,
+        };
+        _snapshot = snapshot;
+        batch.Builds.Add(snapshot);
+    }
+
+    internal override void OnCommitted()
+    {
+        if (_snapshot is not null)
+        {
+            _committed = _snapshot;
+        }
+    }
+
+    public override string ToString() => $"build {Number} of builder '{Owner.Name}'";
+}

@@ -1,0 +1,50 @@
+using BuildStatus.Events;
+using BuildStatus.Hosting;
+using BuildStatus.Pipeline;
+using BuildStatus.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace BuildStatus.Process;
+
+/// <summary>What every process object of one host shares. Immutable after construction.</summary>
+internal sealed class HostContext
+{
+    public HostContext(BuildStatusHost host, BuildStatusOptions options, IBuildStore store, TimeProvider time, EventHub hub, WritePipeline pipeline, BuildStatusMetrics metrics, ILogger logger)
+    {
+        Host = host;
+        Options = options;
+        Store = store;
+        Time = time;
+        Hub = hub;
+        Pipeline = pipeline;
+        Metrics = metrics;
+        Logger = logger;
+    }
+
+    public BuildStatusHost Host { get; }
+
+    public BuildStatusOptions Options { get; }
+
+    public IBuildStore Store { get; }
+
+    public TimeProvider Time { get; }
+
+    public EventHub Hub { get; }
+
+    public WritePipeline Pipeline { get; }
+
+    public BuildStatusMetrics Metrics { get; }
+
+    public ILogger Logger { get; }
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>Publishes an event made by <paramref name="create"/> only when someone listens.</summary>
+    public void Publish<TState>(TState state, Func<TState, DateTimeOffset, StatusEvent> create)
+    {
+        if (Hub.HasSubscribers)
+        {
+            Hub.Publish(create(state, Now));
+        }
+    }
+}

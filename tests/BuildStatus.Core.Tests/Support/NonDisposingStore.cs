@@ -1,0 +1,9 @@
+using BuildStatus.Storage;
+
+namespace BuildStatus.Core.Tests.Support;
+
+/// <summary>Lets several hosts (one after another) share one store that the test owns.</summary>
+internal sealed class NonDisposingStore(IBuildStore inner) : DelegatingStore(inner)
+{
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

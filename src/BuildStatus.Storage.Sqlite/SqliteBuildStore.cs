@@ -415,6 +415,9 @@ public sealed class SqliteBuildStore : IBuildStore
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+
+        // A racy read of the lock-owned flag is enough here: a read that slips past it still works on its own connection.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (!_initialized)
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);

@@ -490,11 +490,15 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
     }
 
     /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
-    public void Dispose() => DisposeAsync();
-
-    /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
     /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
+    public void Dispose()
     {
         lock (_gate)
         {
@@ -504,8 +508,6 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
             _histories.Clear();
             _unfinished.Clear();
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private static void ThrowIfNullName(string? builderName, string paramName)

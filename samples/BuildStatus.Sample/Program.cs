@@ -42,6 +42,13 @@ if (Path.GetDirectoryName(databasePath) is { } directory && !Directory.Exists(di
     return ExitUsage;
 }
 
+if (options.HistoryOnly && !File.Exists(databasePath))
+{
+    // Do not create an empty database just to say it is empty.
+    Console.WriteLine($"No history at {databasePath} yet. Run the sample without --history-only to make some.");
+    return ExitOk;
+}
+
 // ---- Configure the Generic Host ------------------------------------------------------------------------------
 var builder = Host.CreateApplicationBuilder(args);
 

@@ -55,8 +55,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private readonly Lock _spaceLock = new();
     private TaskCompletionSource? _spaceAvailable;
 
-    // Signals the writer that the queue is not empty (or that it should stop).
+    // Wakes the writer. _signalled is 1 while a release is outstanding, so the semaphore's count never
+    // exceeds 1 however many changes are queued (a count per change would overflow on a busy host).
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private int _signalled;
     private readonly CancellationTokenSource _abort = new();
     private Task? _writer;
     private volatile bool _stopping;
@@ -94,6 +96,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
     public bool IsNearBound => PendingBytes >= _options.MaxQueueBytes * 8 / 10;
 
+    /// <summary>Gets the writer's outstanding wake-ups (at most 1); for tests.</summary>
+    internal int PendingSignals => _signal.CurrentCount;
+
     public void Start()
     {
         _writer ??= Task.Run(RunAsync);
@@ -117,7 +122,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             _queue.Enqueue((entity, seq));
         }
 
-        _signal.Release();
+        Signal();
         return seq;
     }
 
@@ -183,7 +188,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             _waiters.Add((target, tcs));
         }
 
-        _signal.Release();
+        Signal();
         return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
     }
 
@@ -199,7 +204,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
 
         _stopping = true;
-        _signal.Release();
+        Signal();
         try
         {
             await _writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
@@ -243,6 +248,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 }
 
                 await _signal.WaitAsync(token).ConfigureAwait(false);
+                Volatile.Write(ref _signalled, 0);
                 continue;
             }
 
@@ -261,6 +267,14 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             Volatile.Write(ref _committedSeq, lastSeq);
             ReleaseSpace(remaining);
             CompleteWaiters(lastSeq);
+        }
+    }
+
+    private void Signal()
+    {
+        if (Interlocked.Exchange(ref _signalled, 1) == 0)
+        {
+            _signal.Release();
         }
     }
 
@@ -285,7 +299,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 item.Entity.AppendTo(batch);
             }
 
-            batch.Entities.Add(item.Entity);
+            batch.AddEntity(item.Entity);
             lastSeq = item.Seq;
         }
 

@@ -76,13 +76,19 @@ internal sealed class BuildRunner(IWorker worker, TimeProvider time)
                 var result = await RunStepAsync(build, step, command, cancellationToken);
                 halted = command.HaltOnFailure && !BuildResults.IsPassing(result);
             }
-
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Ctrl+C: record the build as cancelled (its open steps and logs are finished with it) and still wait
             // until that is stored, so the history is complete on the next run.
             await build.FinishAsync(BuildResult.Cancelled, "cancelled by Ctrl+C", CancellationToken.None);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // A bug in the host itself: record it on the build (result Exception) rather than leave it running.
+            // (Had the process crashed instead, the next start would have finished the build as Retry.)
+            await build.FinishAsync(BuildResult.Exception, $"exception: {ex.Message}", CancellationToken.None);
             throw;
         }
 
@@ -98,8 +104,8 @@ internal sealed class BuildRunner(IWorker worker, TimeProvider time)
         step.Start();
         var log = step.AddLog("stdio");
 
-        var (fileName, shellArgs, script) = IsWindows ? ("cmd", new[] { "/c" }, command.Windows) : ("sh", ["-c"], command.Unix);
-        var commandLine = $"{fileName} {string.Join(' ', shellArgs)} {Quote(script)}";
+        var (fileName, script) = IsWindows ? ("cmd", command.Windows) : ("sh", command.Unix);
+        var commandLine = IsWindows ? $"cmd /c {script}" : $"sh -c {QuoteForSh(script)}";
 
         // Properties set by steps are visible on the build while it runs and stored with it.
         build.SetProperty("command", commandLine, source: command.StepName);
@@ -113,12 +119,16 @@ internal sealed class BuildRunner(IWorker worker, TimeProvider time)
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var arg in shellArgs)
+        if (IsWindows)
         {
-            startInfo.ArgumentList.Add(arg);
+            // cmd.exe does its own parsing of the rest of its command line, so pass it through untouched.
+            startInfo.Arguments = $"/c {script}";
         }
-
-        startInfo.ArgumentList.Add(script);
+        else
+        {
+            startInfo.ArgumentList.Add("-c");
+            startInfo.ArgumentList.Add(script);
+        }
 
         // Like any CI host, tell the command which build it is part of.
         startInfo.Environment["BUILDER_NAME"] = build.Builder.Name;
@@ -151,7 +161,15 @@ internal sealed class BuildRunner(IWorker worker, TimeProvider time)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            process.Kill(entireProcessTree: true);
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited meanwhile.
+            }
+
             await Task.WhenAll(stdout, stderr).ContinueWith(static _ => { }, TaskScheduler.Default); // observe, ignore
             step.Finish(BuildResult.Cancelled, "cancelled");
             throw;
@@ -189,5 +207,6 @@ internal sealed class BuildRunner(IWorker worker, TimeProvider time)
         }
     }
 
-    private static string Quote(string script) => IsWindows ? $"\"{script}\"" : $"'{script.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+    // How the command would be typed in a POSIX shell, for the log's header line.
+    private static string QuoteForSh(string script) => $"'{script.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 }

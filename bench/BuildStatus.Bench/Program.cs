@@ -60,6 +60,11 @@ public static class Program
         o.WriteLine(string.Create(c, $"W1  builds={r.Builds}  store={r.Store}  synchronous={r.Synchronous ?? "-"}  compression={r.Compression ?? "-"}  concurrency={r.Concurrency}  ({r.Machine})"));
         o.WriteLine(string.Create(c, $"{"write",-22} {"wall s",9} {"builds/s",10} {"lines/s",12} {"log MB/s",9}"));
         Row("library", r.Write);
+        if (r.Write.StoreApplySeconds is { } apply)
+        {
+            o.WriteLine(string.Create(c, $"  library time in the store: ApplyAsync {apply:0.000} s in {r.Write.Batches} batches ({r.Write.BatchRows} rows), CreateBuildAsync {r.Write.StoreCreateBuildSeconds:0.000} s; GC: {r.Write.AllocatedMB:0} MB allocated, {r.Write.GcCollections} collections (gen0/1/2), {r.Write.GcPauseSeconds:0.000} s paused"));
+        }
+
         if (r.Baseline is { } b)
         {
             Row("raw SQLite baseline", b.Write);

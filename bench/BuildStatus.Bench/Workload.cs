@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BuildStatus.Storage;
 using BuildStatus.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,25 +60,18 @@ public static class Workload
 
     private static async Task RunLibraryAsync(WorkloadOptions options, string path, WorkloadResult result, TextWriter? progress, CancellationToken cancellationToken)
     {
+        // The same store UseSqlite / UseInMemoryStorage register, wrapped to time its write calls.
+        IBuildStore inner = options.Store == "sqlite"
+            ? new SqliteBuildStore(new SqliteStorageOptions
+            {
+                ConnectionString = $"Data Source={path}",
+                Synchronous = options.Synchronous,
+                Compression = options.Compression,
+            })
+            : new InMemoryBuildStore();
+        var timing = new TimingStore(inner);
         var services = new ServiceCollection();
-        services.AddBuildStatus(b =>
-        {
-            if (options.Store == "sqlite")
-            {
-                b.UseSqlite(o =>
-                {
-                    o.ConnectionString = $"Data Source={path}";
-                    o.Synchronous = options.Synchronous;
-                    o.Compression = options.Compression;
-                });
-            }
-            else
-            {
-                b.UseInMemoryStorage();
-            }
-
-            b.Configure(o => o.HostName = "bench");
-        });
+        services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = "bench"));
 
         await using var provider = services.BuildServiceProvider();
         var host = provider.GetRequiredService<IBuildStatusHost>();
@@ -91,7 +85,18 @@ public static class Workload
 
             progress?.WriteLine($"write: {options.Builds} builds, concurrency {options.Concurrency}, store {options.Store} ...");
             using var sampler = new WorkingSetSampler();
+            timing.Reset();
+            var gcPause = GC.GetTotalPauseDuration();
+            var gcCounts = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            var allocated = GC.GetTotalAllocatedBytes(precise: false);
             var numbers = await WriteAsync(host, options, result, cancellationToken);
+            result.Write.GcPauseSeconds = (GC.GetTotalPauseDuration() - gcPause).TotalSeconds;
+            result.Write.GcCollections = $"{GC.CollectionCount(0) - gcCounts.Item1}/{GC.CollectionCount(1) - gcCounts.Item2}/{GC.CollectionCount(2) - gcCounts.Item3}";
+            result.Write.AllocatedMB = (GC.GetTotalAllocatedBytes(precise: false) - allocated) / 1e6;
+            result.Write.StoreApplySeconds = timing.ApplySeconds;
+            result.Write.StoreCreateBuildSeconds = timing.CreateBuildSeconds;
+            result.Write.Batches = timing.Batches;
+            result.Write.BatchRows = timing.Rows;
             result.PeakWorkingSetWriteMB = sampler.PeakMB;
             GC.Collect();
             result.GcHeapAfterWriteMB = GC.GetTotalMemory(forceFullCollection: true) / 1e6;

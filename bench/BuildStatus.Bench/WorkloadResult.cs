@@ -10,6 +10,13 @@ public sealed class WritePhaseResult
     [JsonPropertyName("log_lines_per_s")] public double LogLinesPerSecond { get; set; }
     [JsonPropertyName("log_MB_per_s")] public double LogMegabytesPerSecond { get; set; }
     [JsonPropertyName("log_bytes")] public long LogBytes { get; set; }
+    [JsonPropertyName("store_apply_s")] public double? StoreApplySeconds { get; set; }
+    [JsonPropertyName("store_create_build_s")] public double? StoreCreateBuildSeconds { get; set; }
+    [JsonPropertyName("gc_pause_s")] public double? GcPauseSeconds { get; set; }
+    [JsonPropertyName("gc_collections_gen0_1_2")] public string? GcCollections { get; set; }
+    [JsonPropertyName("allocated_MB")] public double? AllocatedMB { get; set; }
+    [JsonPropertyName("batches")] public long? Batches { get; set; }
+    [JsonPropertyName("batch_rows")] public long? BatchRows { get; set; }
 
     public static WritePhaseResult From(double seconds, int builds) => new()
     {

@@ -32,6 +32,31 @@ public static class Workload
 
         try
         {
+            if (options.WarmupBuilds > 0)
+            {
+                // JIT and tiered compilation warm-up for both contenders, so neither pays it in its timed phase
+                // (the baseline runs second and would otherwise reuse the library's warm SQLite and codec code).
+                progress?.WriteLine($"warm-up: {options.WarmupBuilds} builds through the library{(options.Baseline ? " and the baseline" : "")} ...");
+                var warm = new WorkloadOptions
+                {
+                    Builds = options.WarmupBuilds, Store = options.Store, Synchronous = options.Synchronous, Compression = options.Compression,
+                    Concurrency = options.Concurrency, QueryIterations = 20, VerifyBuilds = 0, WarmupBuilds = 0, Baseline = options.Baseline,
+                };
+                var warmPath = Path.Combine(Path.GetTempPath(), $"buildstatus-bench-warmup-{Guid.NewGuid():N}.db");
+                try
+                {
+                    await RunLibraryAsync(warm, warmPath, new WorkloadResult(), null, cancellationToken);
+                    if (options.Baseline)
+                    {
+                        await RawSqliteBaseline.RunAsync(warm, WorkloadText.LinesPerLog, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    DeleteDatabase(warmPath);
+                }
+            }
+
             await RunLibraryAsync(options, path, result, progress, cancellationToken);
             if (options.Store == "sqlite")
             {

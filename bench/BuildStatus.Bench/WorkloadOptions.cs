@@ -35,6 +35,9 @@ public sealed class WorkloadOptions
     /// <summary>Gets or sets the number of builds whose steps and logs are read back in full (evenly spread). The default is 2,000.</summary>
     public int VerifyBuilds { get; set; } = 2000;
 
+    /// <summary>Gets or sets the builds of the untimed warm-up run (library and baseline) before the measured one. The default is 200.</summary>
+    public int WarmupBuilds { get; set; } = 200;
+
     /// <summary>Gets or sets whether the table is printed. The default is <see langword="true"/>.</summary>
     public bool Print { get; set; } = true;
 
@@ -56,15 +59,16 @@ public sealed class WorkloadOptions
                 case "--baseline": o.Baseline = true; break;
                 case "--query-iterations": o.QueryIterations = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--verify-builds": o.VerifyBuilds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--warmup": o.WarmupBuilds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--quiet": o.Print = false; break;
                 case "-h" or "--help": throw new HelpRequestedException();
                 default: throw new ArgumentException($"Unknown flag '{args[i]}'.");
             }
         }
 
-        if (o.Builds < 1 || o.Concurrency < 1 || o.QueryIterations < 1 || o.VerifyBuilds < 0)
+        if (o.Builds < 1 || o.Concurrency < 1 || o.QueryIterations < 1 || o.VerifyBuilds < 0 || o.WarmupBuilds < 0)
         {
-            throw new ArgumentException("--builds, --concurrency and --query-iterations must be at least 1; --verify-builds at least 0.");
+            throw new ArgumentException("--builds, --concurrency and --query-iterations must be at least 1; --verify-builds and --warmup at least 0.");
         }
 
         if (o.Store is not ("sqlite" or "memory"))
@@ -92,6 +96,7 @@ public sealed class WorkloadOptions
           --baseline               also write the same rows with hand-written Microsoft.Data.Sqlite code and print the ratio
           --query-iterations N     runs of each query for p50/p95/p99 (default 1000)
           --verify-builds N        builds read back in full (default 2000; the last 50 of every builder are always checked)
+          --warmup N               builds of an untimed warm-up run of each contender first (default 200; 0 for none)
           --quiet                  no table
         Exit code: 0 ok, 1 read-back mismatch, 2 bad arguments.
         """;

@@ -26,6 +26,7 @@ fi
 if [[ $what == bdn || $what == all ]]; then
   B="dotnet bench/BuildStatus.Benchmarks/bin/Release/net10.0/BuildStatus.Benchmarks.dll"
   $B --history-percentiles 1000000 10000 > "$OUT/history-p99.log"
-  (cd "$OUT" && $B --filter '*' > "$OUT/bdn.log")
+  B_ABS="dotnet $PWD/bench/BuildStatus.Benchmarks/bin/Release/net10.0/BuildStatus.Benchmarks.dll"
+  (cd "$OUT" && $B_ABS --filter "*" > "$OUT/bdn.log")
 fi
 echo "results in $OUT"

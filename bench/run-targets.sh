@@ -26,7 +26,8 @@ fi
 if [[ $what == bdn || $what == all ]]; then
   B="dotnet bench/BuildStatus.Benchmarks/bin/Release/net10.0/BuildStatus.Benchmarks.dll"
   $B --history-percentiles 1000000 10000 > "$OUT/history-p99.log"
-  B_ABS="dotnet $PWD/bench/BuildStatus.Benchmarks/bin/Release/net10.0/BuildStatus.Benchmarks.dll"
-  (cd "$OUT" && $B_ABS --filter "*" > "$OUT/bdn.log")
+  # BenchmarkDotNet finds the project from the working directory (the repository root); artifacts go to
+  # ./BenchmarkDotNet.Artifacts (ignored by git).
+  $B --filter '*' > "$OUT/bdn.log"
 fi
 echo "results in $OUT"

@@ -121,7 +121,7 @@ public abstract partial class BuildStoreConformanceTests
 
         var second = await OpenStoreAsync();
 
-        var numbers = await AllocateConcurrentlyAsync([Store, second], 4, 25);
+        var numbers = await AllocateConcurrentlyAsync([Store, second], 2, 25);
 
         Assert.That(numbers.Order(), Is.EqualTo(Enumerable.Range(1, 100)));
         Assert.That(await second.QueryBuildsAsync(new BuildQuery("linux") { Limit = BuildQuery.MaxLimit }), Has.Count.EqualTo(100));

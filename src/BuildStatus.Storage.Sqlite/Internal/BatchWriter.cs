@@ -1,0 +1,508 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace BuildStatus.Storage.Sqlite.Internal;
+
+/// <summary>
+/// The write hot path: applies batches and creates builds on the writer connection with prepared commands that
+/// are created once and re-bound per row (no SQL parsing or Dapper reflection per row).
+/// </summary>
+/// <remarks>
+/// Not thread-safe. The store's writer lock owns this object: the connection, the commands and the per-transaction
+/// id caches are only touched while that lock is held.
+/// </remarks>
+internal sealed class BatchWriter : IDisposable
+{
+    private const string BatchParameter = "batch";
+
+    private readonly SqliteConnection _connection;
+    private readonly LogChunkCodec _codec;
+    private readonly List<SqliteCommand> _commands = [];
+
+    private readonly SqliteCommand _selectBuilderId;
+    private readonly SqliteCommand _insertBuilderName;
+    private readonly SqliteCommand _upsertBuilder;
+    private readonly SqliteCommand _upsertWorker;
+    private readonly SqliteCommand _upsertBuild;
+    private readonly SqliteCommand _deleteStamps;
+    private readonly SqliteCommand _insertStamp;
+    private readonly SqliteCommand _deleteProperties;
+    private readonly SqliteCommand _insertProperty;
+    private readonly SqliteCommand _selectBuildId;
+    private readonly SqliteCommand _upsertStep;
+    private readonly SqliteCommand _selectStepId;
+    private readonly SqliteCommand _upsertLog;
+    private readonly SqliteCommand _selectLogId;
+    private readonly SqliteCommand _selectNextLine;
+    private readonly SqliteCommand _insertChunk;
+    private readonly SqliteCommand _selectNextNumber;
+    private readonly SqliteCommand _updateLastNumber;
+
+    // Ids resolved in the current transaction; cleared when one begins because a rollback invalidates them.
+    private readonly Dictionary<string, long> _builderIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<BuildKey, long> _buildIds = [];
+    private readonly Dictionary<StepKey, (long Id, long BuildId)> _stepIds = [];
+    private readonly Dictionary<LogKey, long> _logIds = [];
+    private readonly Dictionary<long, long> _nextLines = [];
+
+    public BatchWriter(SqliteConnection connection, LogChunkCodec codec)
+    {
+        _connection = connection;
+        _codec = codec;
+
+        _selectBuilderId = Create("SELECT id FROM builders WHERE name = $name", "$name");
+        _insertBuilderName = Create("INSERT INTO builders (name) VALUES ($name) RETURNING id", "$name");
+        _upsertBuilder = Create(
+            "INSERT INTO builders (name, description, tags) VALUES ($name, $description, $tags) "
+            + "ON CONFLICT (name) DO UPDATE SET description = excluded.description, tags = excluded.tags RETURNING id",
+            "$name",
+            "$description",
+            "$tags");
+        _upsertWorker = Create(
+            "INSERT INTO workers (name, host, info, is_connected, last_seen) VALUES ($name, $host, $info, $connected, $lastSeen) "
+            + "ON CONFLICT (name) DO UPDATE SET host = excluded.host, info = excluded.info, is_connected = excluded.is_connected, last_seen = excluded.last_seen",
+            "$name",
+            "$host",
+            "$info",
+            "$connected",
+            "$lastSeen");
+        _upsertBuild = Create(
+            "INSERT INTO builds (builder_id, number, host_name, reason, worker_name, started_at, finished_at, result, state_text, changes, responsible_users) "
+            + "VALUES ($builder, $number, $host, $reason, $worker, $started, $finished, $result, $state, $changes, $users) "
+            + "ON CONFLICT (builder_id, number) DO UPDATE SET host_name = excluded.host_name, reason = excluded.reason, worker_name = excluded.worker_name, "
+            + "started_at = excluded.started_at, finished_at = excluded.finished_at, result = excluded.result, state_text = excluded.state_text, "
+            + "changes = excluded.changes, responsible_users = excluded.responsible_users RETURNING id",
+            "$builder",
+            "$number",
+            "$host",
+            "$reason",
+            "$worker",
+            "$started",
+            "$finished",
+            "$result",
+            "$state",
+            "$changes",
+            "$users");
+        _deleteStamps = Create("DELETE FROM source_stamps WHERE build_id = $build", "$build");
+        _insertStamp = Create(
+            "INSERT INTO source_stamps (build_id, position, repository, branch, revision, project, codebase) VALUES ($build, $position, $repository, $branch, $revision, $project, $codebase)",
+            "$build",
+            "$position",
+            "$repository",
+            "$branch",
+            "$revision",
+            "$project",
+            "$codebase");
+        _deleteProperties = Create("DELETE FROM build_properties WHERE build_id = $build", "$build");
+        _insertProperty = Create(
+            "INSERT INTO build_properties (build_id, name, value, source) VALUES ($build, $name, $value, $source)",
+            "$build",
+            "$name",
+            "$value",
+            "$source");
+        _selectBuildId = Create(
+            "SELECT b.id FROM builds b JOIN builders r ON r.id = b.builder_id WHERE r.name = $builder AND b.number = $number",
+            "$builder",
+            "$number");
+        _upsertStep = Create(
+            "INSERT INTO steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
+            + "VALUES ($build, $number, $name, $state, $started, $finished, $result, $urls, $statistics, $hidden) "
+            + "ON CONFLICT (build_id, number) DO UPDATE SET name = excluded.name, state_text = excluded.state_text, started_at = excluded.started_at, "
+            + "finished_at = excluded.finished_at, result = excluded.result, urls = excluded.urls, statistics = excluded.statistics, is_hidden = excluded.is_hidden RETURNING id",
+            "$build",
+            "$number",
+            "$name",
+            "$state",
+            "$started",
+            "$finished",
+            "$result",
+            "$urls",
+            "$statistics",
+            "$hidden");
+        _selectStepId = Create("SELECT id FROM steps WHERE build_id = $build AND number = $number", "$build", "$number");
+        _upsertLog = Create(
+            "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
+            + "VALUES ($step, $build, $number, $name, $kind, $finished, $lines, $bytes) "
+            + "ON CONFLICT (step_id, number) DO UPDATE SET name = excluded.name, kind = excluded.kind, is_finished = excluded.is_finished, "
+            + "line_count = excluded.line_count, byte_count = excluded.byte_count RETURNING id",
+            "$step",
+            "$build",
+            "$number",
+            "$name",
+            "$kind",
+            "$finished",
+            "$lines",
+            "$bytes");
+        _selectLogId = Create("SELECT id FROM logs WHERE step_id = $step AND number = $number", "$step", "$number");
+        _selectNextLine = Create("SELECT last_line + 1 FROM log_chunks WHERE log_id = $log ORDER BY first_line DESC LIMIT 1", "$log");
+        _insertChunk = Create(
+            "INSERT INTO log_chunks (log_id, first_line, last_line, line_count, codec, content) VALUES ($log, $first, $last, $count, $codec, $content)",
+            "$log",
+            "$first",
+            "$last",
+            "$count",
+            "$codec",
+            "$content");
+        _selectNextNumber = Create(
+            "SELECT max(last_number, coalesce((SELECT number FROM builds WHERE builder_id = $builder ORDER BY number DESC LIMIT 1), 0)) + 1 FROM builders WHERE id = $builder",
+            "$builder");
+        _updateLastNumber = Create("UPDATE builders SET last_number = $number WHERE id = $builder AND last_number < $number", "$builder", "$number");
+    }
+
+    /// <summary>Applies <paramref name="batch"/> in one IMMEDIATE transaction; on any error nothing is applied.</summary>
+    /// <returns>The number of chunks stored (skipped retries excluded).</returns>
+    /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules.</exception>
+    public int Apply(WriteBatch batch)
+    {
+        CheckShape(batch);
+        using var transaction = Begin();
+        foreach (var builder in batch.Builders)
+        {
+            _builderIds[builder.Name] = Scalar(_upsertBuilder, builder.Name, builder.Description, Json.Write(builder.Tags));
+        }
+
+        foreach (var worker in batch.Workers)
+        {
+            Execute(_upsertWorker, worker.Name, worker.Host, Json.Write(worker.Info), worker.IsConnected ? 1L : 0L, UnixTime.ToMs(worker.LastSeen));
+        }
+
+        foreach (var build in batch.Builds)
+        {
+            UpsertBuild(build, build.Number);
+        }
+
+        foreach (var step in batch.Steps)
+        {
+            var buildId = ResolveBuild(step.Key.Build, "step", step.Key);
+            var id = Scalar(
+                _upsertStep,
+                buildId,
+                (long)step.Key.StepNumber,
+                step.Name,
+                step.StateText,
+                UnixTime.ToMs(step.StartedAt),
+                UnixTime.ToMs(step.FinishedAt),
+                (long?)step.Result,
+                Json.Write(step.Urls),
+                Json.Write(step.Statistics),
+                step.IsHidden ? 1L : 0L);
+            _stepIds[step.Key] = (id, buildId);
+        }
+
+        foreach (var log in batch.Logs)
+        {
+            var (stepId, buildId) = ResolveStep(log.Key.Step, "log", log.Key);
+            _logIds[log.Key] = Scalar(
+                _upsertLog,
+                stepId,
+                buildId,
+                (long)log.Key.LogNumber,
+                log.Name,
+                (long)log.Kind,
+                log.IsFinished ? 1L : 0L,
+                log.LineCount,
+                log.ByteCount);
+        }
+
+        var stored = 0;
+        foreach (var chunk in batch.LogChunks)
+        {
+            if (AppendChunk(chunk))
+            {
+                stored++;
+            }
+        }
+
+        transaction.Commit();
+        return stored;
+    }
+
+    /// <summary>Allocates the next number of the build's builder and inserts the build, in one IMMEDIATE transaction.</summary>
+    public int CreateBuild(StoredBuild build)
+    {
+        if (!CheckBuild(build))
+        {
+            throw new ArgumentException($"Build of '{build.BuilderName}' has a null HostName, StateText, SourceStamps, Changes, ResponsibleUsers or Properties.", nameof(build));
+        }
+
+        using var transaction = Begin();
+        var builderId = GetOrCreateBuilder(build.BuilderName);
+        var next = Scalar(_selectNextNumber, builderId);
+        if (next > int.MaxValue)
+        {
+            throw new BuildStoreException($"Builder '{build.BuilderName}' has used every build number.");
+        }
+
+        var number = (int)next;
+        UpsertBuild(build, number);
+        transaction.Commit();
+        return number;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands)
+        {
+            command.Dispose();
+        }
+    }
+
+    private SqliteTransaction Begin()
+    {
+        _builderIds.Clear();
+        _buildIds.Clear();
+        _stepIds.Clear();
+        _logIds.Clear();
+        _nextLines.Clear();
+
+        // BEGIN IMMEDIATE: take the write lock up front so another process cannot make us fail with SQLITE_BUSY mid-way.
+        var transaction = _connection.BeginTransaction(deferred: false);
+        foreach (var command in _commands)
+        {
+            command.Transaction = transaction;
+        }
+
+        return transaction;
+    }
+
+    private void UpsertBuild(StoredBuild build, int number)
+    {
+        var builderId = GetOrCreateBuilder(build.BuilderName);
+        var id = Scalar(
+            _upsertBuild,
+            builderId,
+            (long)number,
+            build.HostName,
+            build.Reason,
+            build.WorkerName,
+            UnixTime.ToMs(build.StartedAt),
+            UnixTime.ToMs(build.FinishedAt),
+            (long?)build.Result,
+            build.StateText,
+            Json.Write(build.Changes),
+            Json.Write(build.ResponsibleUsers));
+        _buildIds[new BuildKey(build.BuilderName, number)] = id;
+
+        // Numbers are never reused, even for a number first written by a batch and later pruned.
+        Execute(_updateLastNumber, builderId, (long)number);
+
+        // The build's stamps and properties are part of its snapshot: replace them.
+        Execute(_deleteStamps, id);
+        for (var i = 0; i < build.SourceStamps.Count; i++)
+        {
+            var stamp = build.SourceStamps[i];
+            Execute(_insertStamp, id, (long)i, stamp.Repository, stamp.Branch, stamp.Revision, stamp.Project, stamp.Codebase);
+        }
+
+        Execute(_deleteProperties, id);
+        foreach (var (name, value) in build.Properties)
+        {
+            Execute(_insertProperty, id, name, value.Value, value.Source);
+        }
+    }
+
+    private long GetOrCreateBuilder(string name)
+    {
+        if (!_builderIds.TryGetValue(name, out var id))
+        {
+            id = TryScalar(_selectBuilderId, name) ?? Scalar(_insertBuilderName, name);
+            _builderIds[name] = id;
+        }
+
+        return id;
+    }
+
+    private long ResolveBuild(BuildKey key, string what, object owner)
+    {
+        if (!_buildIds.TryGetValue(key, out var id))
+        {
+            id = TryScalar(_selectBuildId, key.BuilderName, (long)key.Number)
+                ?? throw Reject($"The batch has a {what} ({owner}) of build {key.BuilderName} #{key.Number}, which does not exist.");
+            _buildIds[key] = id;
+        }
+
+        return id;
+    }
+
+    private (long Id, long BuildId) ResolveStep(StepKey key, string what, object owner)
+    {
+        if (!_stepIds.TryGetValue(key, out var ids))
+        {
+            var buildId = ResolveBuild(key.Build, what, owner);
+            var id = TryScalar(_selectStepId, buildId, (long)key.StepNumber)
+                ?? throw Reject($"The batch has a {what} ({owner}) of step {key.StepNumber} of build {key.BuilderName} #{key.BuildNumber}, which does not exist.");
+            ids = (id, buildId);
+            _stepIds[key] = ids;
+        }
+
+        return ids;
+    }
+
+    private bool AppendChunk(StoredLogChunk chunk)
+    {
+        if (!_logIds.TryGetValue(chunk.Log, out var logId))
+        {
+            var (stepId, _) = ResolveStep(chunk.Log.Step, "log chunk", chunk.Log);
+            logId = TryScalar(_selectLogId, stepId, (long)chunk.Log.LogNumber)
+                ?? throw Reject($"The batch has a log chunk of {chunk.Log}, which does not exist.");
+            _logIds[chunk.Log] = logId;
+        }
+
+        if (!_nextLines.TryGetValue(logId, out var next))
+        {
+            next = TryScalar(_selectNextLine, logId) ?? 0;
+        }
+
+        var first = chunk.FirstLine;
+        if (first < next)
+        {
+            // Already stored: the batch is a retry after an ambiguous failure.
+            return false;
+        }
+
+        if (first > next)
+        {
+            throw Reject(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The batch has a log chunk of {chunk.Log} starting at line {first}, but the log has {next} lines stored; the chunk would leave a gap."));
+        }
+
+        var (codec, content) = _codec.Encode(chunk.Lines);
+        var last = chunk.LastLine;
+        Execute(_insertChunk, logId, first, last, (long)chunk.Lines.Count, (long)codec, content);
+        _nextLines[logId] = last + 1;
+        return true;
+    }
+
+    private static ArgumentException Reject(string message, string paramName = BatchParameter) => new(message + " Nothing in the batch was applied.", paramName);
+
+    /// <summary>Checks what needs no stored state (nulls, empty names, duplicate keys, line numbering) before the transaction starts.</summary>
+    private static void CheckShape(WriteBatch batch)
+    {
+        CheckRows(batch.Builders, nameof(WriteBatch.Builders));
+        CheckRows(batch.Workers, nameof(WriteBatch.Workers));
+        CheckRows(batch.Builds, nameof(WriteBatch.Builds));
+        CheckRows(batch.Steps, nameof(WriteBatch.Steps));
+        CheckRows(batch.Logs, nameof(WriteBatch.Logs));
+        CheckRows(batch.LogChunks, nameof(WriteBatch.LogChunks));
+        CheckUnique(batch.Builders, b => CheckName(b.Name, "A builder") && b.Tags is not null, b => b.Name, "Builder");
+        CheckUnique(batch.Workers, w => CheckName(w.Name, "A worker") && w.Info is not null, w => w.Name, "Worker");
+        CheckUnique(batch.Builds, b => CheckBuild(b), b => b.Key, "Build");
+        CheckUnique(
+            batch.Steps,
+            s => CheckName(s.Key.BuilderName, "A step's builder") && s.Name is not null && s.StateText is not null && s.Urls is not null && s.Statistics is not null,
+            s => s.Key,
+            "Step");
+        CheckUnique(batch.Logs, l => CheckName(l.Key.BuilderName, "A log's builder") && l.Name is not null, l => l.Key, "Log");
+        foreach (var chunk in batch.LogChunks)
+        {
+            CheckName(chunk.Log.BuilderName, "A chunk's builder");
+            if (chunk.Lines is not { Count: > 0 })
+            {
+                throw Reject($"A chunk of log {chunk.Log} has no lines.");
+            }
+
+            var first = chunk.Lines[0].Number;
+            if (first < 0)
+            {
+                throw Reject(string.Create(CultureInfo.InvariantCulture, $"A chunk of log {chunk.Log} starts at negative line {first}."));
+            }
+
+            for (var i = 0; i < chunk.Lines.Count; i++)
+            {
+                var line = chunk.Lines[i];
+                if (line.Number != first + i || line.Text is null)
+                {
+                    throw Reject(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"A chunk of log {chunk.Log} has line {line.Number} at position {i} after first line {first}, or a line with null Text; lines must be consecutive and have text."));
+                }
+            }
+        }
+    }
+
+    private static void CheckRows<T>(IReadOnlyList<T>? rows, string name)
+        where T : class
+    {
+        if (rows is null)
+        {
+            throw Reject($"WriteBatch.{name} is null.");
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is null)
+            {
+                throw Reject(string.Create(CultureInfo.InvariantCulture, $"WriteBatch.{name}[{i}] is null."));
+            }
+        }
+    }
+
+    private static void CheckUnique<TRow, TKey>(IReadOnlyList<TRow> rows, Func<TRow, bool> isComplete, Func<TRow, TKey> key, string what)
+        where TKey : notnull
+    {
+        var seen = new HashSet<TKey>();
+        foreach (var row in rows)
+        {
+            if (!isComplete(row))
+            {
+                throw Reject($"{what} {key(row)} has a null field that is required.");
+            }
+
+            if (!seen.Add(key(row)))
+            {
+                throw Reject($"{what} {key(row)} appears twice in the batch.");
+            }
+        }
+    }
+
+    private static bool CheckBuild(StoredBuild build)
+    {
+        CheckName(build.BuilderName, "A build");
+        return build.HostName is not null && build.StateText is not null && build.SourceStamps is not null && build.Changes is not null
+            && build.ResponsibleUsers is not null && build.Properties is not null;
+    }
+
+    private static bool CheckName(string? name, string what) =>
+        !string.IsNullOrEmpty(name) ? true : throw Reject($"{what} has a null or empty name.");
+
+    private SqliteCommand Create(string sql, params string[] parameterNames)
+    {
+        var command = _connection.CreateCommand();
+#pragma warning disable CA2100 // Constant SQL; values are bound as parameters.
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var name in parameterNames)
+        {
+            command.Parameters.Add(new SqliteParameter(name, DBNull.Value));
+        }
+
+        command.Prepare();
+        _commands.Add(command);
+        return command;
+    }
+
+    private static void Bind(SqliteCommand command, object?[] values)
+    {
+        var parameters = command.Parameters;
+        for (var i = 0; i < values.Length; i++)
+        {
+            parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+
+    private static void Execute(SqliteCommand command, params object?[] values)
+    {
+        Bind(command, values);
+        command.ExecuteNonQuery();
+    }
+
+    private static long Scalar(SqliteCommand command, params object?[] values) =>
+        TryScalar(command, values) ?? throw new InvalidOperationException($"'{command.CommandText}' returned no row.");
+
+    private static long? TryScalar(SqliteCommand command, params object?[] values)
+    {
+        Bind(command, values);
+        return command.ExecuteScalar() is long value ? value : null;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Text;
+
+namespace BuildStatus.Storage.Sqlite.Internal;
+
+/// <summary>
+/// Encodes a chunk's lines so any string round-trips verbatim (per line: the channel byte, the UTF-8 length as a
+/// 7-bit varint, the UTF-8 bytes; line numbers are implicit from the chunk's first line), and compresses the
+/// result when that makes it smaller. Stateless apart from its immutable settings, so safe from any thread.
+/// </summary>
+internal sealed class LogChunkCodec
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly LogCompression _compression;
+    private readonly CompressionLevel _level;
+
+    public LogChunkCodec(LogCompression compression, CompressionLevel level)
+    {
+        _compression = compression;
+        _level = level;
+    }
+
+    /// <summary>Encodes and (when it helps) compresses <paramref name="lines"/>.</summary>
+    /// <returns>The codec actually used and the blob.</returns>
+    public (LogCompression Codec, byte[] Content) Encode(IReadOnlyList<LogLine> lines)
+    {
+        var buffer = new ArrayBufferWriter<byte>(EstimateSize(lines));
+        foreach (var line in lines)
+        {
+            var span = buffer.GetSpan(1 + 5);
+            span[0] = (byte)line.Channel;
+            var length = StrictUtf8.GetByteCount(line.Text);
+            var written = 1 + WriteVarint(span[1..], (uint)length);
+            buffer.Advance(written);
+            buffer.Advance(StrictUtf8.GetBytes(line.Text, buffer.GetSpan(length)));
+        }
+
+        var raw = buffer.WrittenSpan;
+        if (_compression != LogCompression.None)
+        {
+            var compressed = Compress(_compression, _level, raw);
+            if (compressed.Length < raw.Length)
+            {
+                return (_compression, compressed);
+            }
+        }
+
+        return (LogCompression.None, raw.ToArray());
+    }
+
+    /// <summary>
+    /// Decodes the lines <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) of a chunk whose first
+    /// line is <paramref name="firstLine"/>, appending them to <paramref name="output"/>; lines before
+    /// <paramref name="from"/> are skipped without building strings.
+    /// </summary>
+    public static void Decode(LogCompression codec, byte[] content, long firstLine, long from, long to, List<LogLine> output)
+    {
+        var raw = codec == LogCompression.None ? content : Decompress(codec, content);
+        var span = raw.AsSpan();
+        var number = firstLine;
+        while (!span.IsEmpty && number < to)
+        {
+            var channel = (LogChannel)span[0];
+            var length = (int)ReadVarint(span[1..], out var varintLength);
+            span = span[(1 + varintLength)..];
+            if (number >= from)
+            {
+                output.Add(new LogLine(number, channel, StrictUtf8.GetString(span[..length])));
+            }
+
+            span = span[length..];
+            number++;
+        }
+    }
+
+    private static int EstimateSize(IReadOnlyList<LogLine> lines)
+    {
+        long size = 0;
+        foreach (var line in lines)
+        {
+            size += 2 + line.Text.Length;
+        }
+
+        return (int)Math.Min(size + 16, Array.MaxLength);
+    }
+
+    private static byte[] Compress(LogCompression codec, CompressionLevel level, ReadOnlySpan<byte> raw)
+    {
+        using var output = new MemoryStream(raw.Length / 3 + 64);
+        using (var stream = CreateCompressor(codec, level, output))
+        {
+            stream.Write(raw);
+        }
+
+        return output.ToArray();
+    }
+
+    private static Stream CreateCompressor(LogCompression codec, CompressionLevel level, Stream output) => codec switch
+    {
+        LogCompression.Deflate => new DeflateStream(output, level, leaveOpen: true),
+        LogCompression.Gzip => new GZipStream(output, level, leaveOpen: true),
+        LogCompression.Brotli => new BrotliStream(output, level, leaveOpen: true),
+        _ => throw new ArgumentOutOfRangeException(nameof(codec), codec, "Unknown codec."),
+    };
+
+    private static byte[] Decompress(LogCompression codec, byte[] content)
+    {
+        using var input = new MemoryStream(content, writable: false);
+        using Stream stream = codec switch
+        {
+            LogCompression.Deflate => new DeflateStream(input, CompressionMode.Decompress),
+            LogCompression.Gzip => new GZipStream(input, CompressionMode.Decompress),
+            LogCompression.Brotli => new BrotliStream(input, CompressionMode.Decompress),
+            _ => throw new BuildStoreException($"A stored log chunk has unknown codec {(int)codec}; it was written by a newer version of BuildStatus.Storage.Sqlite."),
+        };
+        using var output = new MemoryStream(content.Length * 4);
+        stream.CopyTo(output);
+        return output.ToArray();
+    }
+
+    private static int WriteVarint(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            destination[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[i++] = (byte)value;
+        return i;
+    }
+
+    private static uint ReadVarint(ReadOnlySpan<byte> source, out int length)
+    {
+        uint value = 0;
+        var shift = 0;
+        for (length = 0; ; shift += 7)
+        {
+            var b = source[length++];
+            value |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+    }
+}

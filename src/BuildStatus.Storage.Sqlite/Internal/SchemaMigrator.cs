@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Reflection;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace BuildStatus.Storage.Sqlite.Internal;
+
+/// <summary>
+/// Applies the embedded, versioned scripts (<c>Migrations/NNNN_name.sql</c>) that a database lacks, recording each
+/// in <c>schema_version</c>. Stateless; the caller holds the writer lock.
+/// </summary>
+internal static class SchemaMigrator
+{
+    private const string ResourcePrefix = "BuildStatus.Storage.Sqlite.Migrations.";
+
+    private static readonly Lazy<IReadOnlyList<Migration>> AllMigrations = new(LoadMigrations);
+
+    /// <summary>Gets the scripts in version order.</summary>
+    public static IReadOnlyList<Migration> Migrations => AllMigrations.Value;
+
+    /// <summary>Gets the schema version this code creates and understands.</summary>
+    public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>
+    /// Brings the schema up to <see cref="LatestVersion"/>. Up-to-date databases are recognised without taking the
+    /// write lock; otherwise the check is repeated inside <c>BEGIN IMMEDIATE</c>, so when two processes start on a
+    /// new file at once one migrates and the other then finds nothing to do.
+    /// </summary>
+    /// <returns>The number of scripts applied.</returns>
+    public static int Migrate(SqliteConnection connection)
+    {
+        if (ReadVersion(connection, transaction: null) == LatestVersion)
+        {
+            return 0;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        connection.Execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;",
+            transaction: transaction);
+        var current = ReadVersion(connection, transaction);
+        var applied = 0;
+        foreach (var migration in Migrations)
+        {
+            if (migration.Version <= current)
+            {
+                continue;
+            }
+
+            connection.Execute(migration.Sql, transaction: transaction);
+            connection.Execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
+                new { migration.Version, migration.Name },
+                transaction);
+            applied++;
+        }
+
+        transaction.Commit();
+        return applied;
+    }
+
+    /// <summary>Reads the stored version (0 for a new file) and refuses one newer than this code.</summary>
+    private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var hasTable = connection.ExecuteScalar<long>(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';",
+            transaction: transaction) != 0;
+        var version = hasTable
+            ? connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version;", transaction: transaction) ?? 0
+            : 0;
+        if (version > LatestVersion)
+        {
+            throw new BuildStoreException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The SQLite database has schema version {version}, newer than version {LatestVersion} that this BuildStatus.Storage.Sqlite understands. Upgrade the package, or use another database file."));
+        }
+
+        return version;
+    }
+
+    private static List<Migration> LoadMigrations()
+    {
+        var assembly = typeof(SchemaMigrator).Assembly;
+        var migrations = new List<Migration>();
+        foreach (var resource in assembly.GetManifestResourceNames())
+        {
+            if (!resource.StartsWith(ResourcePrefix, StringComparison.Ordinal) || !resource.EndsWith(".sql", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = resource[ResourcePrefix.Length..^".sql".Length];
+            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), NumberStyles.None, CultureInfo.InvariantCulture);
+            migrations.Add(new Migration(version, name, ReadResource(assembly, resource)));
+        }
+
+        migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
+        for (var i = 0; i < migrations.Count; i++)
+        {
+            if (migrations[i].Version != i + 1)
+            {
+                throw new InvalidOperationException($"Migration scripts must be numbered 1, 2, 3, ... without gaps; found {migrations[i].Name} at position {i + 1}.");
+            }
+        }
+
+        return migrations;
+    }
+
+    private static string ReadResource(Assembly assembly, string resource)
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Embedded resource {resource} is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>One embedded script.</summary>
+    /// <param name="Version">The schema version it produces.</param>
+    /// <param name="Name">The file name without extension.</param>
+    /// <param name="Sql">The statements.</param>
+    internal sealed record Migration(int Version, string Name, string Sql);
+}

@@ -1,0 +1,425 @@
+using BuildStatus.Storage.Sqlite.Internal;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace BuildStatus.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default storage backend: build history in one SQLite file, in WAL mode. Several stores (in one
+/// process or several) may share the file: build numbers are allocated inside the database and schema upgrades
+/// run once.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Writes (<see cref="ApplyAsync"/>, <see cref="CreateBuildAsync"/>, <see cref="PruneAsync"/>,
+/// <see cref="VacuumAsync"/>) take turns on one writer connection, each in an <c>IMMEDIATE</c> transaction. Reads
+/// use pooled reader connections and, thanks to WAL, never wait for a write in progress; they see the last
+/// committed state.
+/// </para>
+/// <para>
+/// Microsoft.Data.Sqlite runs statements synchronously, so the returned tasks usually complete on the calling
+/// thread; a token is checked before work starts and a started transaction completes.
+/// </para>
+/// </remarks>
+public sealed class SqliteBuildStore : IBuildStore
+{
+    /// <summary>How many pages one vacuum transaction returns to the file system (4 MiB with the default 4 KiB pages).</summary>
+    private const int VacuumPagesPerTransaction = 1024;
+
+    private readonly SqliteStorageOptions _options;
+    private readonly SqliteConnectionFactory _connections;
+    private readonly LogChunkCodec _codec;
+
+    // The writer lock owns _writer, _batchWriter and _disposed: they are read and changed only while it is held.
+    // It serializes every write, initialization and disposal of this instance on the one writer connection.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteConnection? _writer;
+    private BatchWriter? _batchWriter;
+    private bool _disposed;
+
+    // Set (under the writer lock) once the schema is known to be current; read without the lock as a fast path.
+    private volatile bool _initialized;
+
+    /// <summary>Initializes a new instance of the <see cref="SqliteBuildStore"/> class. Opens nothing until first used.</summary>
+    /// <param name="options">The options; copied, so later changes do not affect this store.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The options are invalid (see <see cref="SqliteStorageOptions.Validate"/>).</exception>
+    public SqliteBuildStore(SqliteStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+        _connections = new SqliteConnectionFactory(_options);
+        _codec = new LogChunkCodec(_options.Compression, _options.CompressionLevel);
+    }
+
+    /// <summary>Gets the schema version this version of the store creates and understands.</summary>
+    public static int SchemaVersion => SchemaMigrator.LatestVersion;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Creates the file when missing, with <c>auto_vacuum=INCREMENTAL</c> and WAL journal mode, and applies the
+    /// embedded migration scripts it lacks in one <c>IMMEDIATE</c> transaction. Other members call it on first use.
+    /// </remarks>
+    /// <exception cref="BuildStoreException">The database's schema is newer than <see cref="SchemaVersion"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            InitializeLocked();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules (nothing was applied).</exception>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.IsEmpty)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return;
+        }
+
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            InitializeLocked();
+            _batchWriter!.Apply(batch);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="build"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public async Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        if (string.IsNullOrEmpty(build.BuilderName))
+        {
+            throw new ArgumentException("The build's BuilderName is null or empty.", nameof(build));
+        }
+
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            InitializeLocked();
+            return _batchWriter!.CreateBuild(build);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.GetBuildersAsync(connection, name: null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    public async Task<StoredBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var builders = await HistoryReader.GetBuildersAsync(connection, name, cancellationToken).ConfigureAwait(false);
+            return builders.Count == 0 ? null : builders[0];
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredWorker>> GetWorkersAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.GetWorkersAsync(connection, name: null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    public async Task<StoredWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var workers = await HistoryReader.GetWorkersAsync(connection, name, cancellationToken).ConfigureAwait(false);
+            return workers.Count == 0 ? null : workers[0];
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<StoredBuild?> GetBuildAsync(BuildKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key.BuilderName, nameof(key));
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var builds = await HistoryReader.GetBuildAsync(connection, key, cancellationToken).ConfigureAwait(false);
+            return builds.Count == 0 ? null : builds[0];
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Runs as one statement that walks the builder's builds newest first on the <c>(builder_id, number DESC)</c>
+    /// index; branch, revision and property filters are indexed lookups per build.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
+    public async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.QueryBuildsAsync(connection, query, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredStep>> GetStepsAsync(BuildKey build, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(build.BuilderName, nameof(build));
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.GetStepsAsync(connection, build, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredLog>> GetLogsAsync(StepKey step, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(step.BuilderName, nameof(step));
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.GetLogsAsync(connection, step, logNumber: null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<StoredLog?> GetLogAsync(LogKey log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(log.BuilderName, nameof(log));
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var logs = await HistoryReader.GetLogsAsync(connection, log.Step, log.LogNumber, cancellationToken).ConfigureAwait(false);
+            return logs.Count == 0 ? null : logs[0];
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Selects, on the <c>(log_id, first_line)</c> index, only the chunks that overlap the range and decodes only those.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstLine"/> or <paramref name="maxLines"/> is negative.</exception>
+    public async Task<IReadOnlyList<LogLine>> ReadLogLinesAsync(LogKey log, long firstLine, int maxLines, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(log.BuilderName, nameof(log));
+        ArgumentOutOfRangeException.ThrowIfNegative(firstLine);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxLines);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.ReadLogLinesAsync(connection, log, firstLine, maxLines, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="hostName"/> is <see langword="null"/>.</exception>
+    public async Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsAsync(string hostName, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hostName);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await HistoryReader.GetUnfinishedBuildsAsync(connection, hostName, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Finds the targets on a reader connection, then deletes child rows first (log chunks, logs, steps, stamps,
+    /// properties, the build), each transaction holding the writer for at most
+    /// <see cref="RetentionPolicy.MaxRowsPerTransaction"/> rows; <see cref="ApplyAsync"/> and
+    /// <see cref="CreateBuildAsync"/> calls get their turn between transactions. When
+    /// <see cref="SqliteStorageOptions.VacuumAfterPrune"/> is set and anything was deleted, finishes with
+    /// <see cref="VacuumAsync"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
+    public async Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        policy.Validate();
+        Queue<RetentionPruner.PruneTarget> targets;
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            targets = RetentionPruner.FindTargets(connection, policy, now);
+        }
+
+        int buildsDeleted = 0, logsDeleted = 0;
+        while (targets.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ThrowIfDisposedLocked();
+                using var transaction = _writer!.BeginTransaction(deferred: false);
+                var budget = policy.MaxRowsPerTransaction;
+                while (targets.Count > 0 && RetentionPruner.DeleteSome(_writer, transaction, targets.Peek(), ref budget, ref buildsDeleted, ref logsDeleted))
+                {
+                    targets.Dequeue();
+                }
+
+                transaction.Commit();
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        if (_options.VacuumAfterPrune && (buildsDeleted > 0 || logsDeleted > 0))
+        {
+            await VacuumAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new PruneResult(buildsDeleted, logsDeleted);
+    }
+
+    /// <summary>
+    /// Returns free pages (left by <see cref="PruneAsync"/> or by replaced rows) to the file system, so the file
+    /// shrinks, then checkpoints the WAL and truncates it. Runs <c>PRAGMA incremental_vacuum</c> in transactions of at
+    /// most 1,024 pages, so writers wait only briefly. Databases this store creates use <c>auto_vacuum=INCREMENTAL</c>;
+    /// on a file created without it this does nothing but the checkpoint (run <c>VACUUM</c> offline instead).
+    /// </summary>
+    /// <param name="cancellationToken">Stops between transactions.</param>
+    /// <returns>The number of pages returned to the file system.</returns>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public async Task<long> VacuumAsync(CancellationToken cancellationToken = default)
+    {
+        long released = 0;
+        while (true)
+        {
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                InitializeLocked();
+                var writer = _writer!;
+                var free = writer.ExecuteScalar<long>("PRAGMA freelist_count;");
+                if (free == 0 || writer.ExecuteScalar<long>("PRAGMA auto_vacuum;") != 2)
+                {
+                    writer.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+                    return released;
+                }
+
+                writer.Execute($"PRAGMA incremental_vacuum({VacuumPagesPerTransaction});");
+                var after = writer.ExecuteScalar<long>("PRAGMA freelist_count;");
+                released += free - after;
+                if (after >= free)
+                {
+                    return released;
+                }
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+    }
+
+    /// <summary>Closes the writer connection and the idle pooled reader connections of this file.</summary>
+    /// <returns>A task that completes when the connections are closed (after a write in progress finishes).</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _batchWriter?.Dispose();
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _batchWriter = null;
+            _writer = null;
+            using var pooled = new SqliteConnection(_connections.ReaderConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Opens the writer and migrates the schema on first use. Caller holds the writer lock.</summary>
+    private void InitializeLocked()
+    {
+        ThrowIfDisposedLocked();
+        if (_writer is null)
+        {
+            var writer = _connections.OpenWriter();
+            try
+            {
+                SchemaMigrator.Migrate(writer);
+                _batchWriter = new BatchWriter(writer, _codec);
+                _writer = writer;
+            }
+            catch
+            {
+                writer.Dispose();
+                throw;
+            }
+
+            _initialized = true;
+        }
+    }
+
+    private void ThrowIfDisposedLocked() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Makes sure the schema exists (once), then opens a pooled reader connection.</summary>
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return _connections.OpenReader();
+    }
+}

@@ -267,17 +267,24 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private BatchBuilder TakeBatch(out long lastSeq)
     {
         var batch = new BatchBuilder();
+        var inBatch = new HashSet<PersistedEntity>(ReferenceEqualityComparer.Instance);
         lastSeq = Volatile.Read(ref _committedSeq);
         while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
         {
             (PersistedEntity Entity, long Seq) item;
             lock (_queueLock)
             {
-                if (!_queue.TryDequeue(out item))
+                // An entity changed again after its snapshot was taken for this batch is queued anew; a batch lists
+                // each key at most once (WriteBatch contract), so that change waits for the next batch.
+                if (!_queue.TryPeek(out item) || inBatch.Contains(item.Entity))
                 {
                     break;
                 }
+
+                _queue.Dequeue();
             }
+
+            inBatch.Add(item.Entity);
 
             lock (item.Entity.SyncRoot)
             {

@@ -58,6 +58,12 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     // Signals the writer that the queue is not empty (or that it should stop).
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _abort = new();
+
+    // How long stop and dispose wait for the writer after cancelling it.
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
+
+    // Entities of the batch the writer is committing (not in the queue any more); for the stop report.
+    private volatile int _inFlightEntities;
     private Task? _writer;
     private volatile bool _stopping;
     private volatile WriterState _state = WriterState.Healthy;
@@ -206,18 +212,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            await _abort.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await _writer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The abort above.
-            }
+            await AbortWriterAsync().ConfigureAwait(false);
         }
 
-        var left = QueueLength;
+        var left = QueueLength + _inFlightEntities;
         var bytes = PendingBytes;
         if (left > 0 || bytes > 0 || _state != WriterState.Healthy)
         {
@@ -247,10 +245,13 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             }
 
             var batch = TakeBatch(out var lastSeq);
+            _inFlightEntities = batch.Entities.Count;
             if (batch.Count > 0 || batch.Entities.Count > 0)
             {
                 await CommitWithRetriesAsync(batch, token).ConfigureAwait(false);
             }
+
+            _inFlightEntities = 0;
 
             foreach (var entity in batch.Entities)
             {
@@ -427,23 +428,45 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private static BuildStoreException Fail(Exception cause)
         => cause as BuildStoreException ?? new BuildStoreException($"Storage failed: {cause.Message}", cause);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Cancels the writer and waits for it at most <see cref="AbortGrace"/>: a backend stuck in a call that ignores
+    /// cancellation must not hang stop or dispose. Returns whether the writer ended.
+    /// </summary>
+    private async Task<bool> AbortWriterAsync()
     {
         await _abort.CancelAsync().ConfigureAwait(false);
-        if (_writer is not null)
+        if (_writer is null)
         {
-            try
-            {
-                await _writer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Expected on abort.
-            }
+            return true;
         }
 
-        _abort.Dispose();
-        _signal.Dispose();
+        try
+        {
+            await _writer.WaitAsync(AbortGrace, _time).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The abort above.
+        }
+        catch (TimeoutException)
+        {
+            Log.WriterAbandoned(_logger, AbortGrace);
+            return false;
+        }
+
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (await AbortWriterAsync().ConfigureAwait(false))
+        {
+            _abort.Dispose();
+            _signal.Dispose();
+        }
+
+        // Otherwise the writer is still inside the backend; it sees the cancelled token when the call returns, so the
+        // token source and semaphore are left to the garbage collector rather than disposed under it.
     }
 
     private static partial class Log
@@ -459,5 +482,8 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
         [LoggerMessage(4, LogLevel.Error, "Stopped with {Entries} queued changes and {Bytes} bytes of log text not persisted.")]
         public static partial void StopIncomplete(ILogger logger, int entries, long bytes, Exception? exception);
+
+        [LoggerMessage(5, LogLevel.Error, "The storage backend did not return within {Grace} of being cancelled; the writer is abandoned.")]
+        public static partial void WriterAbandoned(ILogger logger, TimeSpan grace);
     }
 }

@@ -34,6 +34,9 @@ internal sealed class FaultInjectingStore(IBuildStore inner, int seed = 1) : Del
     /// <summary>Gets or sets whether CreateBuildAsync is subject to transient faults (it is never subject to hangs).</summary>
     public bool FaultCreates { get; set; }
 
+    /// <summary>Gets or sets whether a hang ignores the cancellation token (a driver stuck in a synchronous call).</summary>
+    public bool HangIgnoresCancellation { get; set; }
+
     public long InjectedFaults => Interlocked.Read(ref _injected);
 
     public long AppliedBatches => Interlocked.Read(ref _applied);
@@ -78,7 +81,7 @@ internal sealed class FaultInjectingStore(IBuildStore inner, int seed = 1) : Del
 
         if (hang is not null)
         {
-            await hang.WaitAsync(cancellationToken);
+            await (HangIgnoresCancellation ? hang : hang.WaitAsync(cancellationToken));
         }
 
         await BeforeWriteAsync(cancellationToken);

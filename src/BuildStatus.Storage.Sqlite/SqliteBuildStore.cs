@@ -21,7 +21,7 @@ namespace BuildStatus.Storage.Sqlite;
 /// thread; a token is checked before work starts and a started transaction completes.
 /// </para>
 /// </remarks>
-public sealed class SqliteBuildStore : IBuildStore
+public sealed class SqliteBuildStore : IBuildStore, IDisposable
 {
     /// <summary>How many pages one vacuum transaction returns to the file system (4 MiB with the default 4 KiB pages).</summary>
     private const int VacuumPagesPerTransaction = 1024;
@@ -361,6 +361,19 @@ public sealed class SqliteBuildStore : IBuildStore
     public async ValueTask DisposeAsync()
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
+        DisposeLocked();
+    }
+
+    /// <summary>Closes the writer connection and the idle pooled reader connections of this file, for containers disposed synchronously.</summary>
+    public void Dispose()
+    {
+        _writeLock.Wait();
+        DisposeLocked();
+    }
+
+    // Caller holds the writer lock; releases it.
+    private void DisposeLocked()
+    {
         try
         {
             if (_disposed)
@@ -370,10 +383,7 @@ public sealed class SqliteBuildStore : IBuildStore
 
             _disposed = true;
             _batchWriter?.Dispose();
-            if (_writer is not null)
-            {
-                await _writer.DisposeAsync().ConfigureAwait(false);
-            }
+            _writer?.Dispose();
 
             _batchWriter = null;
             _writer = null;
@@ -415,6 +425,9 @@ public sealed class SqliteBuildStore : IBuildStore
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+
+        // A racy read of the lock-owned flag is enough here: a read that slips past it still works on its own connection.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (!_initialized)
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);

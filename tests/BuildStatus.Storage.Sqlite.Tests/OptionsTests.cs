@@ -16,7 +16,7 @@ public sealed class OptionsTests
             Assert.That(options.ConnectionString, Is.Null);
             Assert.That(options.Synchronous, Is.EqualTo(SqliteSynchronous.Normal));
             Assert.That(options.BusyTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
-            Assert.That(options.Compression, Is.EqualTo(LogCompression.Deflate));
+            Assert.That(options.Compression, Is.EqualTo(LogCompression.Brotli));
             Assert.That(options.CompressionLevel, Is.EqualTo(CompressionLevel.Fastest));
             Assert.That(options.CacheSizeKiB, Is.EqualTo(8192));
             Assert.That(options.MmapSizeBytes, Is.Zero);

@@ -111,5 +111,6 @@ public sealed class SchemaMigrationTests
         await store.DisposeAsync();
 
         Assert.ThrowsAsync<ObjectDisposedException>(() => store.CreateBuildAsync(TestData.Build()));
+        Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetBuildersAsync());
     }
 }

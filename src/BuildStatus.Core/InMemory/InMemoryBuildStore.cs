@@ -19,7 +19,7 @@ namespace BuildStatus;
 /// builds it scans, not the builder's whole history; log lines are kept per log as chunks located by binary search.
 /// </para>
 /// </remarks>
-public sealed class InMemoryBuildStore : IBuildStore
+public sealed class InMemoryBuildStore : IBuildStore, IDisposable
 {
     private const string BatchParameter = "batch";
 
@@ -493,6 +493,13 @@ public sealed class InMemoryBuildStore : IBuildStore
     /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
     {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Releases the stored history; later calls throw <see cref="ObjectDisposedException"/>. Safe to call more than once.</summary>
+    public void Dispose()
+    {
         lock (_gate)
         {
             _disposed = true;
@@ -501,8 +508,6 @@ public sealed class InMemoryBuildStore : IBuildStore
             _histories.Clear();
             _unfinished.Clear();
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private static void ThrowIfNullName(string? builderName, string paramName)

@@ -55,14 +55,13 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private readonly Lock _spaceLock = new();
     private TaskCompletionSource? _spaceAvailable;
 
-    // Signals the writer that the queue is not empty (or that it should stop).
+    // Wakes the writer. _signalled is 1 while a release is outstanding, so the semaphore's count never
+    // exceeds 1 however many changes are queued (a count per change would overflow on a busy host).
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private int _signalled;
     private readonly CancellationTokenSource _abort = new();
 
-    // How long stop and dispose wait for the writer after cancelling it.
-    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
-
-    // Entities of the batch the writer is committing (not in the queue any more); for the stop report.
+    // Entities of the batch the writer is committing (no longer in the queue); counted in the stop report.
     private volatile int _inFlightEntities;
     private Task? _writer;
     private volatile bool _stopping;
@@ -100,6 +99,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
     public bool IsNearBound => PendingBytes >= _options.MaxQueueBytes * 8 / 10;
 
+    /// <summary>Gets the writer's outstanding wake-ups (at most 1); for tests.</summary>
+    internal int PendingSignals => _signal.CurrentCount;
+
     public void Start()
     {
         _writer ??= Task.Run(RunAsync);
@@ -123,7 +125,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             _queue.Enqueue((entity, seq));
         }
 
-        _signal.Release();
+        Signal();
         return seq;
     }
 
@@ -189,7 +191,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             _waiters.Add((target, tcs));
         }
 
-        _signal.Release();
+        Signal();
         return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
     }
 
@@ -205,14 +207,15 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
 
         _stopping = true;
-        _signal.Release();
+        Signal();
         try
         {
             await _writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            await AbortWriterAsync().ConfigureAwait(false);
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
         }
 
         var left = QueueLength + _inFlightEntities;
@@ -241,10 +244,33 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 }
 
                 await _signal.WaitAsync(token).ConfigureAwait(false);
+                Volatile.Write(ref _signalled, 0);
                 continue;
             }
 
-            var batch = TakeBatch(out var lastSeq);
+            BatchBuilder batch;
+            long lastSeq;
+            try
+            {
+                batch = TakeBatch(out lastSeq);
+            }
+            catch (Exception ex)
+            {
+                // A snapshot threw: a defect, not a storage failure. Keep the writer alive, report it, and let
+                // the entities be snapshotted again on the next round.
+                Log.SnapshotFailed(_logger, ex);
+                LastError = ex;
+                _state = WriterState.Failed;
+                lock (_waitLock)
+                {
+                    _failure = ex;
+                    FaultWaiters(ex);
+                }
+
+                await Task.Delay(_options.RetryMaxDelay, _time, token).ConfigureAwait(false);
+                continue;
+            }
+
             _inFlightEntities = batch.Entities.Count;
             if (batch.Count > 0 || batch.Entities.Count > 0)
             {
@@ -262,6 +288,14 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             Volatile.Write(ref _committedSeq, lastSeq);
             ReleaseSpace(remaining);
             CompleteWaiters(lastSeq);
+        }
+    }
+
+    private void Signal()
+    {
+        if (Interlocked.Exchange(ref _signalled, 1) == 0)
+        {
+            _signal.Release();
         }
     }
 
@@ -290,10 +324,18 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             lock (item.Entity.SyncRoot)
             {
                 item.Entity.IsQueued = false;
-                item.Entity.AppendTo(batch);
+                try
+                {
+                    item.Entity.AppendTo(batch);
+                }
+                catch
+                {
+                    MarkDirty(item.Entity);
+                    throw;
+                }
             }
 
-            batch.Entities.Add(item.Entity);
+            batch.AddEntity(item.Entity);
             lastSeq = item.Seq;
         }
 
@@ -428,45 +470,42 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private static BuildStoreException Fail(Exception cause)
         => cause as BuildStoreException ?? new BuildStoreException($"Storage failed: {cause.Message}", cause);
 
-    /// <summary>
-    /// Cancels the writer and waits for it at most <see cref="AbortGrace"/>: a backend stuck in a call that ignores
-    /// cancellation must not hang stop or dispose. Returns whether the writer ended.
-    /// </summary>
-    private async Task<bool> AbortWriterAsync()
+    // How long a stop waits for the writer after cancelling it: a backend call that ignores cancellation must
+    // not hang the host's shutdown.
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
+
+    private async Task WaitForWriterAsync(TimeSpan grace)
     {
-        await _abort.CancelAsync().ConfigureAwait(false);
         if (_writer is null)
         {
-            return true;
+            return;
         }
 
         try
         {
-            await _writer.WaitAsync(AbortGrace, _time).ConfigureAwait(false);
+            await _writer.WaitAsync(grace, _time, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // The abort above.
+            // The abort.
         }
         catch (TimeoutException)
         {
-            Log.WriterAbandoned(_logger, AbortGrace);
-            return false;
+            Log.WriterAbandoned(_logger, grace);
         }
-
-        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (await AbortWriterAsync().ConfigureAwait(false))
+        await _abort.CancelAsync().ConfigureAwait(false);
+        await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
+
+        if (_writer is null || _writer.IsCompleted)
         {
+            // An abandoned writer may still touch these; leave them to the finalizer then.
             _abort.Dispose();
             _signal.Dispose();
         }
-
-        // Otherwise the writer is still inside the backend; it sees the cancelled token when the call returns, so the
-        // token source and semaphore are left to the garbage collector rather than disposed under it.
     }
 
     private static partial class Log
@@ -480,10 +519,13 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         [LoggerMessage(3, LogLevel.Information, "Storage recovered after {Attempts} attempts.")]
         public static partial void Recovered(ILogger logger, int attempts);
 
+        [LoggerMessage(5, LogLevel.Critical, "Taking a snapshot for storage failed; the writer keeps running and tries again.")]
+        public static partial void SnapshotFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Error, "The storage writer did not stop within {Grace} of being cancelled (a backend call ignores cancellation); it was abandoned.")]
+        public static partial void WriterAbandoned(ILogger logger, TimeSpan grace);
+
         [LoggerMessage(4, LogLevel.Error, "Stopped with {Entries} queued changes and {Bytes} bytes of log text not persisted.")]
         public static partial void StopIncomplete(ILogger logger, int entries, long bytes, Exception? exception);
-
-        [LoggerMessage(5, LogLevel.Error, "The storage backend did not return within {Grace} of being cancelled; the writer is abandoned.")]
-        public static partial void WriterAbandoned(ILogger logger, TimeSpan grace);
     }
 }

@@ -276,7 +276,7 @@ internal sealed class Build : PersistedEntity, IBuild
             Result = _result,
         };
         _snapshot = snapshot;
-        batch.Builds.Add(snapshot);
+        batch.Add(this, snapshot);
     }
 
     internal override void OnCommitted()

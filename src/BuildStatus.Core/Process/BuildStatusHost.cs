@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 namespace BuildStatus.Process;
 
 /// <summary>The root process object: registries of builders and workers, lifecycle, pipeline, events.</summary>
-internal sealed partial class BuildStatusHost : IBuildStatusHost
+internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 {
     private readonly HostContext _ctx;
     private readonly ILogger _logger;
@@ -437,6 +437,12 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost
         _janitorStop?.Dispose();
         _ctx.Metrics.Dispose();
     }
+
+    /// <summary>
+    /// Synchronous disposal for containers disposed with <c>Dispose()</c>: stops gracefully (blocking the
+    /// caller for at most <see cref="BuildStatusOptions.StopTimeout"/>) and releases everything.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private static partial class Log
     {

@@ -484,7 +484,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
     }
 
     internal override void AppendTo(BatchBuilder batch)
-        => batch.Builders.Add(new StoredBuilder(Name, _description, _tags));
+        => batch.Add(this, new StoredBuilder(Name, _description, _tags));
 
     public override string ToString() => $"builder '{Name}'";
 }

@@ -439,7 +439,7 @@ internal sealed class Log : PersistedEntity, ILog
         _snapshotLines = _storedLines;
         Interlocked.Exchange(ref _snapshotBytes, _storedBytes);
         _snapshotFinished = _finished;
-        batch.Logs.Add(new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes));
+        batch.Add(this, new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes));
     }
 
     internal override void OnCommitted()

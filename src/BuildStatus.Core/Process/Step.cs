@@ -313,7 +313,7 @@ internal sealed class Step : PersistedEntity, IStep
     internal override void AppendTo(BatchBuilder batch)
     {
         _snapshot = Snapshot();
-        batch.Steps.Add(_snapshot);
+        batch.Add(this, _snapshot);
     }
 
     internal override void OnCommitted() => _committed = _snapshot;

@@ -158,7 +158,7 @@ internal sealed class Worker : PersistedEntity, IWorker
     // Caller holds _sync.
     private StoredWorker Snapshot() => new(Name, _host, _info, _connected, _lastSeen);
 
-    internal override void AppendTo(BatchBuilder batch) => batch.Workers.Add(Snapshot());
+    internal override void AppendTo(BatchBuilder batch) => batch.Add(this, Snapshot());
 
     public override string ToString() => $"worker '{Name}'";
 }

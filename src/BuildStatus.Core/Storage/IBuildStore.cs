@@ -20,6 +20,8 @@ namespace BuildStatus.Storage;
 /// <see cref="OperationCanceledException"/>); a started transaction may complete;</item>
 /// <item>throw on failure (any exception; Core retries <see cref="ApplyAsync"/> with backoff and wraps the
 /// final error in <see cref="BuildStoreException"/>);</item>
+/// <item>implement <see cref="IDisposable"/> as well as <see cref="IAsyncDisposable"/>, so a service container
+/// disposed synchronously can release the store;</item>
 /// <item>pass the conformance suite in <c>BuildStatus.Storage.Testing</c>.</item>
 /// </list>
 /// <para>

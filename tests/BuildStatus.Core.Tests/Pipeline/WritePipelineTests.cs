@@ -144,6 +144,32 @@ public sealed class WritePipelineTests
     }
 
     [Test]
+    public async Task StopAsync_BackendHangsIgnoringCancellation_StillEnds()
+    {
+        var hang = new TaskCompletionSource();
+        var store = new HangingStore(new InMemoryBuildStore(), hang.Task);
+        var t = await TestHost.StartAsync(o => o.StopTimeout = TimeSpan.FromMilliseconds(200), store);
+        var (build, _, log) = await TestHost.StartBuildWithLogAsync(t.Host);
+        await log.AppendLineAsync(LogChannel.Stdout, "stuck");
+        var finish = build.FinishAsync();
+
+        await t.Host.StopAsync().WaitAsync(Limit);
+        await t.DisposeAsync().AsTask().WaitAsync(Limit);
+
+        Assert.That(finish.IsFaulted, Is.True, "what was not persisted is reported, not silently dropped");
+        hang.SetResult();
+    }
+
+    private sealed class HangingStore(BuildStatus.Storage.IBuildStore inner, Task hang) : DelegatingStore(inner)
+    {
+        public override async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+        {
+            await hang; // ignores cancellation on purpose
+            await Inner.ApplyAsync(batch, cancellationToken);
+        }
+    }
+
+    [Test]
     public async Task FlushAsync_WaitsForEverythingQueued()
     {
         var store = new FaultyStore(new InMemoryBuildStore());

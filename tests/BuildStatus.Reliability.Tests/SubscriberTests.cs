@@ -48,7 +48,17 @@ public sealed class SubscriberTests
         TestContext.Out.WriteLine($"SUBSCRIBER FIGURES: baseline={baseline.TotalMilliseconds:F0} ms, with throwing+blocking+slow={withBad.TotalMilliseconds:F0} ms, ratio={ratio:F2}");
         Assert.That(ratio, Is.LessThan(4.0), "bad subscribers slowed the builds down (they share the two cores, so some CPU is theirs)");
 
-        // The normal subscriber saw every event, in order, and nothing was dropped for it.
+        // The normal subscriber saw every event, in order, and nothing was dropped for it. Delivery is asynchronous:
+        // wait (bounded) for the last BuildFinished, which is delivered after every event published before it.
+        await BackendFaultTests.WaitUntilAsync(
+            () =>
+            {
+                lock (normalEvents)
+                {
+                    return normalEvents.OfType<BuildFinished>().Count() >= Builds * 5 * 7;
+                }
+            },
+            cancellationToken);
         List<StatusEvent> seen;
         lock (normalEvents)
         {

@@ -70,7 +70,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        CheckShape(batch);
+        WriteBatch.Validate(batch);
 
         var builds = new StoredBuild[batch.Builds.Count];
         for (var i = 0; i < builds.Length; i++)
@@ -578,80 +578,6 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         }
 
         return true;
-    }
-
-    // Checks what can be checked without the stored state; throws ArgumentException for malformed rows.
-    private static void CheckShape(WriteBatch batch)
-    {
-        CheckList(batch.Builders, nameof(WriteBatch.Builders));
-        CheckList(batch.Workers, nameof(WriteBatch.Workers));
-        CheckList(batch.Builds, nameof(WriteBatch.Builds));
-        CheckList(batch.Steps, nameof(WriteBatch.Steps));
-        CheckList(batch.Logs, nameof(WriteBatch.Logs));
-        CheckList(batch.LogChunks, nameof(WriteBatch.LogChunks));
-
-        var builderNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var builder in batch.Builders)
-        {
-            CheckName(builder.Name, "A builder");
-            Require(builder.Tags is not null, $"Builder '{builder.Name}' has null Tags.");
-            Require(builderNames.Add(builder.Name), $"Builder '{builder.Name}' appears twice in the batch.");
-        }
-
-        var workerNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var worker in batch.Workers)
-        {
-            CheckName(worker.Name, "A worker");
-            Require(worker.Info is not null, $"Worker '{worker.Name}' has null Info.");
-            Require(workerNames.Add(worker.Name), $"Worker '{worker.Name}' appears twice in the batch.");
-        }
-
-        var buildKeys = new HashSet<BuildKey>();
-        foreach (var build in batch.Builds)
-        {
-            CheckBuild(build, BatchParameter);
-            Require(buildKeys.Add(build.Key), $"Build {build.Key} appears twice in the batch.");
-        }
-
-        var stepKeys = new HashSet<StepKey>();
-        foreach (var step in batch.Steps)
-        {
-            CheckName(step.Key.BuilderName, "A step's builder");
-            Require(step.Name is not null && step.StateText is not null && step.Urls is not null && step.Statistics is not null, $"Step {step.Key} has a null Name, StateText, Urls or Statistics.");
-            Require(stepKeys.Add(step.Key), $"Step {step.Key} appears twice in the batch.");
-        }
-
-        var logKeys = new HashSet<LogKey>();
-        foreach (var log in batch.Logs)
-        {
-            CheckName(log.Key.BuilderName, "A log's builder");
-            Require(log.Name is not null, $"Log {log.Key} has a null Name.");
-            Require(logKeys.Add(log.Key), $"Log {log.Key} appears twice in the batch.");
-        }
-
-        foreach (var chunk in batch.LogChunks)
-        {
-            CheckName(chunk.Log.BuilderName, "A chunk's builder");
-            Require(chunk.Lines is { Count: > 0 }, $"A chunk of log {chunk.Log} has no lines.");
-            var first = chunk.Lines[0].Number;
-            Require(first >= 0, $"A chunk of log {chunk.Log} starts at negative line {first}.");
-            for (var i = 0; i < chunk.Lines.Count; i++)
-            {
-                var line = chunk.Lines[i];
-                Require(line.Number == first + i, $"A chunk of log {chunk.Log} is not numbered consecutively: line {line.Number} at position {i} after first line {first}.");
-                Require(line.Text is not null, $"Line {line.Number} of log {chunk.Log} has null Text.");
-            }
-        }
-    }
-
-    private static void CheckList<T>(IReadOnlyList<T>? rows, string name)
-        where T : class
-    {
-        Require(rows is not null, $"WriteBatch.{name} is null.");
-        for (var i = 0; i < rows!.Count; i++)
-        {
-            Require(rows[i] is not null, $"WriteBatch.{name}[{i}] is null.");
-        }
     }
 
     private static void CheckBuild(StoredBuild build, string paramName)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BuildStatus.Storage;
 
 /// <summary>
@@ -49,4 +51,102 @@ public sealed record WriteBatch
 
     /// <summary>Gets the number of rows and chunks in the batch.</summary>
     public int Count => Builders.Count + Workers.Count + Builds.Count + Steps.Count + Logs.Count + LogChunks.Count;
+
+    /// <summary>
+    /// Checks what needs no stored state: no null list, row or required field, no empty name, no key listed
+    /// twice, every chunk non-empty with consecutive, non-negative line numbers and non-null text. Backends
+    /// call it before their transaction starts, so a malformed batch is rejected before anything is written.
+    /// </summary>
+    /// <param name="batch">The batch to check.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The batch is malformed; the message says where. <see cref="ArgumentException.ParamName"/> is <c>batch</c>.</exception>
+    public static void Validate(WriteBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch.Builders, nameof(Builders));
+        CheckRows(batch.Workers, nameof(Workers));
+        CheckRows(batch.Builds, nameof(Builds));
+        CheckRows(batch.Steps, nameof(Steps));
+        CheckRows(batch.Logs, nameof(Logs));
+        CheckRows(batch.LogChunks, nameof(LogChunks));
+        CheckUnique(batch.Builders, b => HasName(b.Name, "A builder") && b.Tags is not null, b => b.Name, "Builder");
+        CheckUnique(batch.Workers, w => HasName(w.Name, "A worker") && w.Info is not null, w => w.Name, "Worker");
+        CheckUnique(
+            batch.Builds,
+            b => HasName(b.BuilderName, "A build") && b.HostName is not null && b.StateText is not null && b.SourceStamps is not null
+                && b.Changes is not null && b.ResponsibleUsers is not null && b.Properties is not null,
+            b => b.Key,
+            "Build");
+        CheckUnique(
+            batch.Steps,
+            s => HasName(s.Key.BuilderName, "A step's builder") && s.Name is not null && s.StateText is not null && s.Urls is not null && s.Statistics is not null,
+            s => s.Key,
+            "Step");
+        CheckUnique(batch.Logs, l => HasName(l.Key.BuilderName, "A log's builder") && l.Name is not null, l => l.Key, "Log");
+        foreach (var chunk in batch.LogChunks)
+        {
+            HasName(chunk.Log.BuilderName, "A chunk's builder");
+            if (chunk.Lines is not { Count: > 0 })
+            {
+                throw Reject($"A chunk of log {chunk.Log} has no lines.");
+            }
+
+            var first = chunk.Lines[0].Number;
+            if (first < 0)
+            {
+                throw Reject(string.Create(CultureInfo.InvariantCulture, $"A chunk of log {chunk.Log} starts at negative line {first}."));
+            }
+
+            for (var i = 0; i < chunk.Lines.Count; i++)
+            {
+                var line = chunk.Lines[i];
+                if (line.Number != first + i || line.Text is null)
+                {
+                    throw Reject(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"A chunk of log {chunk.Log} has line {line.Number} at position {i} after first line {first}, or a line with null Text; lines must be consecutive and have text."));
+                }
+            }
+        }
+    }
+
+    private static ArgumentException Reject(string message, string paramName = "batch") => new(message + " Nothing in the batch was applied.", paramName);
+
+    private static void CheckRows<T>(IReadOnlyList<T>? rows, string name)
+        where T : class
+    {
+        if (rows is null)
+        {
+            throw Reject($"WriteBatch.{name} is null.");
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is null)
+            {
+                throw Reject(string.Create(CultureInfo.InvariantCulture, $"WriteBatch.{name}[{i}] is null."));
+            }
+        }
+    }
+
+    private static void CheckUnique<TRow, TKey>(IReadOnlyList<TRow> rows, Func<TRow, bool> isComplete, Func<TRow, TKey> key, string what)
+        where TKey : notnull
+    {
+        var seen = new HashSet<TKey>();
+        foreach (var row in rows)
+        {
+            if (!isComplete(row))
+            {
+                throw Reject($"{what} {key(row)} has a null field that is required.");
+            }
+
+            if (!seen.Add(key(row)))
+            {
+                throw Reject($"{what} {key(row)} appears twice in the batch.");
+            }
+        }
+    }
+
+    private static bool HasName(string? name, string what) =>
+        !string.IsNullOrEmpty(name) ? true : throw Reject($"{what} has a null or empty name.");
 }

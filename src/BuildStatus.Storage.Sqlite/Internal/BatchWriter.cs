@@ -156,7 +156,7 @@ internal sealed class BatchWriter : IDisposable
     /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules.</exception>
     public int Apply(WriteBatch batch)
     {
-        CheckShape(batch);
+        WriteBatch.Validate(batch);
         using var transaction = Begin();
         foreach (var builder in batch.Builders)
         {
@@ -222,7 +222,8 @@ internal sealed class BatchWriter : IDisposable
     /// <summary>Allocates the next number of the build's builder and inserts the build, in one IMMEDIATE transaction.</summary>
     public int CreateBuild(StoredBuild build)
     {
-        if (!CheckBuild(build))
+        if (string.IsNullOrEmpty(build.BuilderName) || build.HostName is null || build.StateText is null || build.SourceStamps is null
+            || build.Changes is null || build.ResponsibleUsers is null || build.Properties is null)
         {
             throw new ArgumentException($"Build of '{build.BuilderName}' has a null HostName, StateText, SourceStamps, Changes, ResponsibleUsers or Properties.", nameof(build));
         }
@@ -377,96 +378,6 @@ internal sealed class BatchWriter : IDisposable
     }
 
     private static ArgumentException Reject(string message, string paramName = BatchParameter) => new(message + " Nothing in the batch was applied.", paramName);
-
-    /// <summary>Checks what needs no stored state (nulls, empty names, duplicate keys, line numbering) before the transaction starts.</summary>
-    private static void CheckShape(WriteBatch batch)
-    {
-        CheckRows(batch.Builders, nameof(WriteBatch.Builders));
-        CheckRows(batch.Workers, nameof(WriteBatch.Workers));
-        CheckRows(batch.Builds, nameof(WriteBatch.Builds));
-        CheckRows(batch.Steps, nameof(WriteBatch.Steps));
-        CheckRows(batch.Logs, nameof(WriteBatch.Logs));
-        CheckRows(batch.LogChunks, nameof(WriteBatch.LogChunks));
-        CheckUnique(batch.Builders, b => CheckName(b.Name, "A builder") && b.Tags is not null, b => b.Name, "Builder");
-        CheckUnique(batch.Workers, w => CheckName(w.Name, "A worker") && w.Info is not null, w => w.Name, "Worker");
-        CheckUnique(batch.Builds, b => CheckBuild(b), b => b.Key, "Build");
-        CheckUnique(
-            batch.Steps,
-            s => CheckName(s.Key.BuilderName, "A step's builder") && s.Name is not null && s.StateText is not null && s.Urls is not null && s.Statistics is not null,
-            s => s.Key,
-            "Step");
-        CheckUnique(batch.Logs, l => CheckName(l.Key.BuilderName, "A log's builder") && l.Name is not null, l => l.Key, "Log");
-        foreach (var chunk in batch.LogChunks)
-        {
-            CheckName(chunk.Log.BuilderName, "A chunk's builder");
-            if (chunk.Lines is not { Count: > 0 })
-            {
-                throw Reject($"A chunk of log {chunk.Log} has no lines.");
-            }
-
-            var first = chunk.Lines[0].Number;
-            if (first < 0)
-            {
-                throw Reject(string.Create(CultureInfo.InvariantCulture, $"A chunk of log {chunk.Log} starts at negative line {first}."));
-            }
-
-            for (var i = 0; i < chunk.Lines.Count; i++)
-            {
-                var line = chunk.Lines[i];
-                if (line.Number != first + i || line.Text is null)
-                {
-                    throw Reject(string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"A chunk of log {chunk.Log} has line {line.Number} at position {i} after first line {first}, or a line with null Text; lines must be consecutive and have text."));
-                }
-            }
-        }
-    }
-
-    private static void CheckRows<T>(IReadOnlyList<T>? rows, string name)
-        where T : class
-    {
-        if (rows is null)
-        {
-            throw Reject($"WriteBatch.{name} is null.");
-        }
-
-        for (var i = 0; i < rows.Count; i++)
-        {
-            if (rows[i] is null)
-            {
-                throw Reject(string.Create(CultureInfo.InvariantCulture, $"WriteBatch.{name}[{i}] is null."));
-            }
-        }
-    }
-
-    private static void CheckUnique<TRow, TKey>(IReadOnlyList<TRow> rows, Func<TRow, bool> isComplete, Func<TRow, TKey> key, string what)
-        where TKey : notnull
-    {
-        var seen = new HashSet<TKey>();
-        foreach (var row in rows)
-        {
-            if (!isComplete(row))
-            {
-                throw Reject($"{what} {key(row)} has a null field that is required.");
-            }
-
-            if (!seen.Add(key(row)))
-            {
-                throw Reject($"{what} {key(row)} appears twice in the batch.");
-            }
-        }
-    }
-
-    private static bool CheckBuild(StoredBuild build)
-    {
-        CheckName(build.BuilderName, "A build");
-        return build.HostName is not null && build.StateText is not null && build.SourceStamps is not null && build.Changes is not null
-            && build.ResponsibleUsers is not null && build.Properties is not null;
-    }
-
-    private static bool CheckName(string? name, string what) =>
-        !string.IsNullOrEmpty(name) ? true : throw Reject($"{what} has a null or empty name.");
 
     private SqliteCommand Create(string sql, params string[] parameterNames)
     {

@@ -8,7 +8,7 @@ namespace BuildStatus.Reliability.Tests;
 public sealed class SubscriberTests
 {
     private const int Builds = 60;
-    private const int Lines = 60;
+    private const int Lines = 150;
 
     [Test]
     [CancelAfter(180_000)]
@@ -46,7 +46,7 @@ public sealed class SubscriberTests
 
         var ratio = withBad / baseline;
         TestContext.Out.WriteLine($"SUBSCRIBER FIGURES: baseline={baseline.TotalMilliseconds:F0} ms, with throwing+blocking+slow={withBad.TotalMilliseconds:F0} ms, ratio={ratio:F2}");
-        Assert.That(ratio, Is.LessThan(4.0), "bad subscribers slowed the builds down (they share the two cores, so some CPU is theirs)");
+        Assert.That(ratio, Is.LessThan(5.0), "bad subscribers slowed the builds down (they share the two cores, so some CPU is theirs)");
 
         // The normal subscriber saw every event, in order, and nothing was dropped for it. Delivery is asynchronous:
         // wait (bounded) for the last BuildFinished, which is delivered after every event published before it.

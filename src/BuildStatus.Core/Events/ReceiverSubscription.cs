@@ -176,8 +176,15 @@ internal sealed class ReceiverSubscription : Subscriber, IStatusSubscription
         }
         catch (Exception ex)
         {
-            Volatile.Write(ref _faults, _faults + 1);
-            EventHubLog.ReceiverFailed(_logger, ex, _receiver.GetType().FullName, statusEvent.GetType().Name);
+            var faults = _faults + 1;
+            Volatile.Write(ref _faults, faults);
+
+            // Log the first faults, then one in 1,000, so a receiver that throws on every event cannot flood the
+            // log (the count is always in IStatusSubscription.Faults).
+            if (faults <= 10 || faults % 1000 == 0)
+            {
+                EventHubLog.ReceiverFailed(_logger, ex, _receiver.GetType().FullName, statusEvent.GetType().Name, faults);
+            }
         }
 
         if (statusEvent is not EventsMissed)

@@ -7,7 +7,8 @@ namespace BuildStatus;
 /// <summary>
 /// Reports the health of a BuildStatus host: <see cref="HealthStatus.Unhealthy"/> when storage has failed
 /// permanently or the host is not running, <see cref="HealthStatus.Degraded"/> while commits are being
-/// retried or the write queue is above 80 % of <see cref="BuildStatusOptions.MaxQueueBytes"/>, else healthy.
+/// retried, the write queue is above 80 % of <see cref="BuildStatusOptions.MaxQueueBytes"/>, or the backend has
+/// rejected a batch as invalid since start, else healthy.
 /// Register it with <c>services.AddHealthChecks().AddCheck&lt;BuildStatusHealthCheck&gt;("buildstatus")</c>.
 /// </summary>
 public sealed class BuildStatusHealthCheck : IHealthCheck
@@ -38,6 +39,7 @@ public sealed class BuildStatusHealthCheck : IHealthCheck
             ["queue_bytes"] = pipeline.PendingBytes,
             ["retries"] = pipeline.RetryCount,
             ["events_dropped"] = host.Hub.TotalDropped,
+            ["rejected_batches"] = pipeline.RejectedBatches,
         };
         HealthCheckResult result;
         if (!host.IsRunning)
@@ -51,6 +53,10 @@ public sealed class BuildStatusHealthCheck : IHealthCheck
         else if (pipeline.State == WriterState.Retrying)
         {
             result = HealthCheckResult.Degraded("Storage commits are failing and being retried.", pipeline.LastError, data);
+        }
+        else if (pipeline.RejectedBatches > 0)
+        {
+            result = HealthCheckResult.Degraded($"The storage backend rejected {pipeline.RejectedBatches} batch(es) as invalid; they were dropped (see the log).", pipeline.LastError, data);
         }
         else if (pipeline.IsNearBound)
         {

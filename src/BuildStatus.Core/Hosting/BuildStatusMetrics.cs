@@ -30,6 +30,7 @@ internal sealed class BuildStatusMetrics : IDisposable
         CommitLatency = _meter.CreateHistogram<double>("buildstatus.writer.commit_latency", "ms", "Time to commit one storage batch.");
         CommitFailures = _meter.CreateCounter<long>("buildstatus.writer.failures", "{failure}", "Failed storage commits.");
         Retries = _meter.CreateCounter<long>("buildstatus.writer.retries", "{retry}", "Storage commit retries.");
+        RejectedBatches = _meter.CreateCounter<long>("buildstatus.writer.rejected_batches", "{batch}", "Batches the backend rejected as invalid, dropped after every attempt.");
         BackpressureWaits = _meter.CreateCounter<long>("buildstatus.writer.backpressure_waits", "{wait}", "Log appends that waited for queue space.");
         BuildsStarted = _meter.CreateCounter<long>("buildstatus.builds.started", "{build}", "Builds started.");
         BuildsFinished = _meter.CreateCounter<long>("buildstatus.builds.finished", "{build}", "Builds finished.");
@@ -44,6 +45,8 @@ internal sealed class BuildStatusMetrics : IDisposable
     public Counter<long> Retries { get; }
 
     public Counter<long> BackpressureWaits { get; }
+
+    public Counter<long> RejectedBatches { get; }
 
     public Counter<long> BuildsStarted { get; }
 

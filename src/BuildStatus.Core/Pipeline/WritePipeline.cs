@@ -60,6 +60,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private int _signalled;
     private readonly CancellationTokenSource _abort = new();
+
+    // Entities of the batch the writer is committing (no longer in the queue); counted in the stop report.
+    private volatile int _inFlightEntities;
     private Task? _writer;
     private volatile bool _stopping;
     private volatile WriterState _state = WriterState.Healthy;
@@ -93,6 +96,11 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private long _retryCount;
 
     public long RetryCount => Interlocked.Read(ref _retryCount);
+
+    private long _rejectedBatches;
+
+    /// <summary>Gets how many batches the backend rejected as malformed and the writer dropped.</summary>
+    public long RejectedBatches => Interlocked.Read(ref _rejectedBatches);
 
     public bool IsNearBound => PendingBytes >= _options.MaxQueueBytes * 8 / 10;
 
@@ -215,7 +223,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
         }
 
-        var left = QueueLength;
+        var left = QueueLength + _inFlightEntities;
         var bytes = PendingBytes;
         if (left > 0 || bytes > 0 || _state != WriterState.Healthy)
         {
@@ -268,14 +276,25 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 continue;
             }
 
+            _inFlightEntities = batch.Entities.Count;
+            var committed = true;
             if (batch.Count > 0 || batch.Entities.Count > 0)
             {
-                await CommitWithRetriesAsync(batch, token).ConfigureAwait(false);
+                committed = await CommitWithRetriesAsync(batch, token).ConfigureAwait(false);
             }
 
-            foreach (var entity in batch.Entities)
+            _inFlightEntities = 0;
+
+            if (committed)
             {
-                entity.OnCommitted();
+                foreach (var entity in batch.Entities)
+                {
+                    entity.OnCommitted();
+                }
+            }
+            else
+            {
+                FaultWaitersUpTo(lastSeq, LastError!);
             }
 
             var remaining = Interlocked.Add(ref _pendingBytes, -batch.LogBytes);
@@ -296,17 +315,24 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private BatchBuilder TakeBatch(out long lastSeq)
     {
         var batch = new BatchBuilder();
+        var inBatch = new HashSet<PersistedEntity>(ReferenceEqualityComparer.Instance);
         lastSeq = Volatile.Read(ref _committedSeq);
         while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
         {
             (PersistedEntity Entity, long Seq) item;
             lock (_queueLock)
             {
-                if (!_queue.TryDequeue(out item))
+                // An entity changed again after its snapshot was taken for this batch is queued anew; a batch lists
+                // each key at most once (WriteBatch contract), so that change waits for the next batch.
+                if (!_queue.TryPeek(out item) || inBatch.Contains(item.Entity))
                 {
                     break;
                 }
+
+                _queue.Dequeue();
             }
+
+            inBatch.Add(item.Entity);
 
             lock (item.Entity.SyncRoot)
             {
@@ -329,7 +355,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         return batch;
     }
 
-    private async Task CommitWithRetriesAsync(BatchBuilder builder, CancellationToken token)
+    /// <summary>Commits a batch, retrying with backoff.</summary>
+    /// <returns><see langword="true"/> when committed; <see langword="false"/> when the backend rejected the batch as
+    /// malformed (<see cref="ArgumentException"/>) on every attempt, so it was dropped.</returns>
+    private async Task<bool> CommitWithRetriesAsync(BatchBuilder builder, CancellationToken token)
     {
         var batch = builder.ToBatch();
         var attempt = 0;
@@ -353,11 +382,21 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                     }
                 }
 
-                return;
+                return true;
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (ArgumentException ex) when (attempt >= _options.MaxWriteAttempts)
+            {
+                // The backend says the batch itself is invalid: retrying cannot help, and keeping it would block
+                // every later write. Drop it loudly; the durability tasks that covered it fault.
+                LastError = ex;
+                Interlocked.Increment(ref _rejectedBatches);
+                _metrics.RejectedBatches.Add(1);
+                Log.BatchRejected(_logger, ex, batch.Count, attempt);
+                return false;
             }
             catch (Exception ex)
             {
@@ -392,13 +431,38 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
     }
 
-    private TimeSpan RetryDelay(int attempt)
+    internal TimeSpan RetryDelay(int attempt)
     {
         var ms = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
         var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
 
         // Jitter of up to 20 % so several hosts on one database do not retry in lockstep.
         return TimeSpan.FromMilliseconds(capped * (0.8 + (0.2 * Random.Shared.NextDouble())));
+    }
+
+    private void FaultWaitersUpTo(long target, Exception cause)
+    {
+        var error = Fail(cause);
+        List<TaskCompletionSource>? faulted = null;
+        lock (_waitLock)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Target <= target)
+                {
+                    (faulted ??= []).Add(_waiters[i].Tcs);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (faulted is not null)
+        {
+            foreach (var tcs in faulted)
+            {
+                tcs.TrySetException(error);
+            }
+        }
     }
 
     private void ReleaseSpace(long remaining)
@@ -505,6 +569,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Information, "Storage recovered after {Attempts} attempts.")]
         public static partial void Recovered(ILogger logger, int attempts);
+
+        [LoggerMessage(7, LogLevel.Critical, "The storage backend rejected a batch of {Count} writes as invalid {Attempts} times; it was dropped so later writes are not blocked. This is a defect: please report it.")]
+        public static partial void BatchRejected(ILogger logger, Exception exception, int count, int attempts);
 
         [LoggerMessage(5, LogLevel.Critical, "Taking a snapshot for storage failed; the writer keeps running and tries again.")]
         public static partial void SnapshotFailed(ILogger logger, Exception exception);

@@ -150,20 +150,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
         var request = ValidateRequest(info.Request);
         var template = CreateTemplate(info);
 
-        int number;
-        try
-        {
-            number = await _ctx.Store.CreateBuildAsync(template, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is not BuildStoreException)
-        {
-            throw new BuildStoreException($"Storage could not allocate a build number for builder '{Name}': {ex.Message}", ex);
-        }
-
+        var number = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
         var build = new Build(_ctx, this, template with { Number = number });
         lock (_sync)
         {
@@ -182,6 +169,32 @@ internal sealed class Builder : PersistedEntity, IBuilder
         _ctx.Metrics.BuildsStarted.Add(1);
         (info.Worker as Worker)?.AddRunning(build);
         return build;
+    }
+
+    // Allocating the number is the one storage round trip on the status path; a transient failure is retried
+    // with the writer's backoff, up to MaxWriteAttempts, before StartBuildAsync gives up.
+    private async Task<int> AllocateNumberAsync(StoredBuild template, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _ctx.Store.CreateBuildAsync(template, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (ex is not ArgumentException && attempt < _ctx.Options.MaxWriteAttempts)
+            {
+                _ctx.Metrics.Retries.Add(1);
+                await Task.Delay(_ctx.Pipeline.RetryDelay(attempt), _ctx.Time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not BuildStoreException and not ArgumentException)
+            {
+                throw new BuildStoreException($"Storage could not allocate a build number for builder '{Name}' after {attempt} attempts: {ex.Message}", ex);
+            }
+        }
     }
 
     private BuildRequest? ValidateRequest(IBuildRequestStatus? request)

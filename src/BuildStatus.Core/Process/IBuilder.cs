@@ -17,7 +17,7 @@ public interface IBuilder : IBuilderStatus
     /// <returns>The running build.</returns>
     /// <exception cref="InvalidOperationException">The host is not running, or the request in <paramref name="info"/> was cancelled or already started.</exception>
     /// <exception cref="ArgumentException">A value in <paramref name="info"/> is invalid (the message names it).</exception>
-    /// <exception cref="Storage.BuildStoreException">Storage could not allocate a number.</exception>
+    /// <exception cref="Storage.BuildStoreException">Storage could not allocate a number, after retrying a failing backend with backoff up to <see cref="BuildStatusOptions.MaxWriteAttempts"/> times.</exception>
     Task<IBuild> StartBuildAsync(BuildStartInfo? info = null, CancellationToken cancellationToken = default);
 
     /// <summary>Queues a request for a build; it shows in <see cref="IBuilderStatus.PendingRequests"/> until started or cancelled.</summary>

@@ -224,3 +224,76 @@ public sealed class WritePipelineTests
         }
     }
 }
+
+[TestFixture]
+public sealed class RejectedBatchAndStartRetryTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    [Test]
+    public async Task RejectedBatch_IsDroppedAfterEveryAttempt_LaterWritesStillLand()
+    {
+        var store = new RejectingStore(new InMemoryBuildStore());
+        await using var t = await TestHost.StartAsync(o => o.MaxWriteAttempts = 3, store);
+        var poisoned = await t.Host.AddBuilder("b").StartBuildAsync();
+        var step = poisoned.AddStep("poison");
+
+        var finish = poisoned.FinishAsync();
+
+        var ex = Assert.ThrowsAsync<BuildStoreException>(() => finish.WaitAsync(Limit));
+        Assert.That(ex!.InnerException, Is.InstanceOf<ArgumentException>());
+        var next = await t.Host.FindBuilder("b")!.StartBuildAsync();
+        next.AddStep("fine").Finish(BuildResult.Success);
+        await next.FinishAsync().WaitAsync(Limit);
+        Assert.That((await t.Store.GetBuildAsync(new BuildKey("b", next.Number)))!.IsFinished, Is.True, "one rejected batch does not block the writer");
+        var health = await t.Services.GetRequiredService<BuildStatusHealthCheck>().CheckHealthAsync(new HealthCheckContext());
+        Assert.That(health.Status, Is.EqualTo(HealthStatus.Degraded));
+        Assert.That(health.Data["rejected_batches"], Is.EqualTo(1L));
+    }
+
+    [Test]
+    public async Task StartBuildAsync_TransientAllocationFailures_AreRetried()
+    {
+        var store = new FlakyCreateStore(new InMemoryBuildStore(), failures: 2);
+        await using var t = await TestHost.StartAsync(store: store);
+
+        var build = await t.Host.AddBuilder("b").StartBuildAsync().WaitAsync(Limit);
+
+        Assert.That(build.Number, Is.EqualTo(1));
+        Assert.That(store.Calls, Is.EqualTo(3));
+        await build.FinishAsync();
+    }
+
+    [Test]
+    public async Task StartBuildAsync_AllocationKeepsFailing_ThrowsBuildStoreExceptionWithTheCause()
+    {
+        var store = new FlakyCreateStore(new InMemoryBuildStore(), failures: int.MaxValue);
+        await using var t = await TestHost.StartAsync(o => o.MaxWriteAttempts = 3, store);
+
+        var ex = Assert.ThrowsAsync<BuildStoreException>(() => t.Host.AddBuilder("b").StartBuildAsync().WaitAsync(Limit));
+
+        Assert.That(ex!.InnerException, Is.InstanceOf<IOException>());
+        Assert.That(store.Calls, Is.EqualTo(3));
+        Assert.That(t.Host.FindBuilder("b")!.CurrentBuilds, Is.Empty);
+    }
+
+    private sealed class RejectingStore(IBuildStore inner) : DelegatingStore(inner)
+    {
+        public override Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+            => batch.Steps.Any(s => s.Name == "poison")
+                ? throw new ArgumentException("the backend refuses this batch", nameof(batch))
+                : Inner.ApplyAsync(batch, cancellationToken);
+    }
+
+    private sealed class FlakyCreateStore(IBuildStore inner, int failures) : DelegatingStore(inner)
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public override Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default)
+            => Interlocked.Increment(ref _calls) <= failures
+                ? throw new IOException("injected: database locked")
+                : Inner.CreateBuildAsync(build, cancellationToken);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Text;
+using BuildStatus;
+using BuildStatus.CrashWorker;
+using Microsoft.Extensions.DependencyInjection;
+
+// Usage: BuildStatus.CrashWorker --db PATH --journal PATH --seed N --host NAME [--parallel N] [--builds N]
+// Runs a W1-like load (builders, builds, steps, logs) on SQLite until killed (or until --builds are done), and
+// journals every build whose FinishAsync completed. Prints READY once the host has started (recovery done).
+var options = ParseArgs(args);
+var db = options["--db"];
+var journalPath = options["--journal"];
+var seed = int.Parse(options["--seed"], CultureInfo.InvariantCulture);
+var hostName = options["--host"];
+var parallel = int.Parse(options.GetValueOrDefault("--parallel", "3"), CultureInfo.InvariantCulture);
+var maxBuilds = int.Parse(options.GetValueOrDefault("--builds", "1000000"), CultureInfo.InvariantCulture);
+
+var services = new ServiceCollection();
+services.AddBuildStatus(b => b
+    .UseSqlite(o => o.ConnectionString = $"Data Source={db}")
+    .Configure(o =>
+    {
+        o.HostName = hostName;
+        o.LogChunkMaxLines = 40;
+        o.LogChunkMaxBytes = 4096;
+        o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+        o.RetryMaxDelay = TimeSpan.FromMilliseconds(100);
+    }));
+await using var provider = services.BuildServiceProvider();
+var host = provider.GetRequiredService<IBuildStatusHost>();
+await host.StartAsync();
+Console.Out.WriteLine("READY");
+Console.Out.Flush();
+
+using var journal = new AckJournal(journalPath);
+var remaining = maxBuilds;
+var workers = Enumerable.Range(0, parallel).Select(i => Task.Run(() => RunAsync(new Random(seed * 31 + i)))).ToArray();
+await Task.WhenAll(workers);
+await host.StopAsync();
+Console.Out.WriteLine("DONE");
+return 0;
+
+async Task RunAsync(Random rng)
+{
+    while (Interlocked.Decrement(ref remaining) >= 0)
+    {
+        var builderName = "builder-" + rng.Next(3);
+        var builder = host.FindBuilder(builderName) ?? host.AddBuilder(builderName, "crash test 'builder' \"" + builderName + "\"");
+        var build = await builder.StartBuildAsync(new BuildStartInfo { Reason = "crash; DROP TABLE builds; --" });
+        build.SetProperty("seed", seed.ToString(CultureInfo.InvariantCulture));
+        var steps = new List<AckStep>();
+        var stepCount = rng.Next(1, 4);
+        for (var s = 0; s < stepCount; s++)
+        {
+            var step = build.AddStep($"step {s} 'quoted'");
+            step.Start();
+            var logs = new List<AckLog>();
+            var logCount = rng.Next(1, 3);
+            for (var l = 0; l < logCount; l++)
+            {
+                var log = step.AddLog(l == 0 ? "stdio" : $"log-{l}");
+                using var hasher = new LineHasher();
+                var lines = rng.Next(0, 250);
+                var batch = new StringBuilder();
+                for (var i = 0; i < lines; i++)
+                {
+                    var channel = (LogChannel)rng.Next(3);
+                    var text = MakeLine(rng, i);
+                    hasher.Add(channel, text);
+                    if (rng.Next(4) == 0)
+                    {
+                        // Several lines in one append of raw text.
+                        await log.AppendAsync(channel, text + "\n");
+                    }
+                    else
+                    {
+                        await log.AppendLineAsync(channel, text);
+                    }
+
+                    if (rng.Next(60) == 0)
+                    {
+                        await Task.Delay(rng.Next(1, 10));
+                    }
+                }
+
+                log.Finish();
+                logs.Add(new AckLog(log.Number, log.Name, hasher.Count, hasher.Finish()));
+            }
+
+            var result = (BuildResult)rng.Next(0, 3);
+            step.Finish(result);
+            steps.Add(new AckStep(step.Number, step.Name, result.ToString(), logs));
+        }
+
+        await build.FinishAsync();
+        journal.Append(new AckRecord(builder.Name, build.Number, build.Result!.Value.ToString(), steps));
+    }
+}
+
+static string MakeLine(Random rng, int i)
+{
+    switch (rng.Next(8))
+    {
+        case 0:
+            return string.Empty;
+        case 1:
+            return "ünïcödé ✓ 日本語 🚀 line " + i;
+        case 2:
+            return new string((char)('a' + rng.Next(26)), rng.Next(500, 3000));
+        case 3:
+            return "it's a \"quote\"; DELETE FROM log_chunks; -- " + i;
+        default:
+            return "compiling file " + i + " of " + rng.Next(1000) + " ... ok";
+    }
+}
+
+static Dictionary<string, string> ParseArgs(string[] args)
+{
+    var map = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (var i = 0; i + 1 < args.Length; i += 2)
+    {
+        map[args[i]] = args[i + 1];
+    }
+
+    foreach (var required in new[] { "--db", "--journal", "--seed", "--host" })
+    {
+        if (!map.ContainsKey(required))
+        {
+            Console.Error.WriteLine($"missing {required}");
+            Environment.Exit(2);
+        }
+    }
+
+    return map;
+}

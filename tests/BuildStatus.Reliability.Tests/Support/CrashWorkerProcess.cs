@@ -1,0 +1,122 @@
+using System.Diagnostics;
+
+namespace BuildStatus.Reliability.Tests.Support;
+
+/// <summary>Starts BuildStatus.CrashWorker as a child process (<c>dotnet BuildStatus.CrashWorker.dll ...</c>) and kills it.</summary>
+internal sealed class CrashWorkerProcess : IDisposable
+{
+    private readonly System.Diagnostics.Process _process;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Text.StringBuilder _stderr = new();
+
+    private CrashWorkerProcess(System.Diagnostics.Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data == "READY")
+            {
+                _ready.TrySetResult();
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public Task Ready => _ready.Task;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string StdErr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Finds BuildStatus.CrashWorker.dll: built next to this test assembly's output by the project reference.</summary>
+    public static string WorkerDll
+    {
+        get
+        {
+            var baseDir = AppContext.BaseDirectory;
+            var candidates = new[]
+            {
+                Path.Combine(baseDir, "BuildStatus.CrashWorker.dll"),
+                Path.GetFullPath(Path.Combine(baseDir.Replace("BuildStatus.Reliability.Tests", "BuildStatus.CrashWorker", StringComparison.Ordinal), "BuildStatus.CrashWorker.dll")),
+            };
+
+            // Prefer the worker's own output folder, which has its runtimeconfig.json.
+            foreach (var candidate in candidates.Reverse())
+            {
+                if (File.Exists(candidate) && File.Exists(Path.ChangeExtension(candidate, ".runtimeconfig.json")))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new FileNotFoundException("BuildStatus.CrashWorker.dll with its runtimeconfig.json was not found; build tests/BuildStatus.CrashWorker. Looked in: " + string.Join(", ", candidates));
+        }
+    }
+
+    public static CrashWorkerProcess Start(string db, string journal, int seed, string hostName, int parallel = 3)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { WorkerDll, "--db", db, "--journal", journal, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", hostName, "--parallel", parallel.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_TieredPGO"] = "0";
+        return new CrashWorkerProcess(System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("could not start the crash worker"));
+    }
+
+    /// <summary>Kills the child with SIGKILL (Process.Kill on Linux) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+
+        _process.Dispose();
+    }
+}

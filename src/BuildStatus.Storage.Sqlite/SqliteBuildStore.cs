@@ -90,12 +90,16 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
             return;
         }
 
+        // Check and encode before taking the write lock: a malformed batch never holds it, and compression runs
+        // on all cores while another call (a build start, a read) may use the connection.
+        WriteBatch.Validate(batch);
+        var encoded = _codec.EncodeAll(batch.LogChunks);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             InitializeLocked();
-            _batchWriter!.Apply(batch);
+            _batchWriter!.Apply(batch, encoded);
         }
         finally
         {
@@ -299,6 +303,9 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
                 }
 
                 transaction.Commit();
+
+                // Deleted ids may be reused: forget the cached ones.
+                _batchWriter?.InvalidateCaches();
             }
             finally
             {

@@ -40,7 +40,9 @@ internal sealed class Build : PersistedEntity, IBuild
         _initial = initial;
         _committed = initial;
         _properties = new Dictionary<string, PropertyValue>(initial.Properties, StringComparer.Ordinal);
-        _propertiesView = _properties.AsReadOnly();
+
+        // The same read-only view the build was created with, so storage can tell by reference that it did not change.
+        _propertiesView = initial.Properties;
         _stateText = initial.StateText;
     }
 

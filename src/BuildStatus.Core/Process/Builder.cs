@@ -281,7 +281,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
             changes,
             users,
             info.Worker?.Name,
-            properties,
+            properties.AsReadOnly(),
             _ctx.Now,
             null,
             "building",

@@ -40,9 +40,17 @@ internal sealed class BatchWriter : IDisposable
     private readonly SqliteCommand _selectNextNumber;
     private readonly SqliteCommand _updateLastNumber;
 
-    // Ids resolved in the current transaction; cleared when one begins because a rollback invalidates them.
+    // Ids and state this writer has written or read, kept across transactions so a batch does not look them up
+    // again: a build created by CreateBuild needs no SELECT when its steps arrive, a log's next line is known after
+    // its first chunk. Only the writer lock's holder touches them. They are cleared when a transaction fails (its
+    // rollback may undo what they say), after pruning (ids may be deleted and reused), and when they grow large.
+    // Rows written by another process are not cached beyond what this writer wrote: a build, its steps and its logs
+    // are written only by the host that runs the build.
+    private const int MaxCachedEntries = 100_000;
     private readonly Dictionary<string, long> _builderIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, long> _lastNumbers = [];
     private readonly Dictionary<BuildKey, long> _buildIds = [];
+    private readonly Dictionary<long, BuildChildren> _buildChildren = [];
     private readonly Dictionary<StepKey, (long Id, long BuildId)> _stepIds = [];
     private readonly Dictionary<LogKey, long> _logIds = [];
     private readonly Dictionary<long, long> _nextLines = [];
@@ -152,11 +160,25 @@ internal sealed class BatchWriter : IDisposable
     }
 
     /// <summary>Applies <paramref name="batch"/> in one IMMEDIATE transaction; on any error nothing is applied.</summary>
+    /// <param name="batch">The batch, already checked with <see cref="WriteBatch.Validate"/>.</param>
+    /// <param name="encoded">The batch's chunks encoded by <see cref="LogChunkCodec.EncodeAll"/>, in the same order.</param>
     /// <returns>The number of chunks stored (skipped retries excluded).</returns>
     /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules.</exception>
-    public int Apply(WriteBatch batch)
+    public int Apply(WriteBatch batch, (LogCompression Codec, byte[] Content)[] encoded)
     {
-        WriteBatch.Validate(batch);
+        try
+        {
+            return ApplyCore(batch, encoded);
+        }
+        catch
+        {
+            InvalidateCaches();
+            throw;
+        }
+    }
+
+    private int ApplyCore(WriteBatch batch, (LogCompression Codec, byte[] Content)[] encoded)
+    {
         using var transaction = Begin();
         foreach (var builder in batch.Builders)
         {
@@ -207,9 +229,9 @@ internal sealed class BatchWriter : IDisposable
         }
 
         var stored = 0;
-        foreach (var chunk in batch.LogChunks)
+        for (var i = 0; i < batch.LogChunks.Count; i++)
         {
-            if (AppendChunk(chunk))
+            if (AppendChunk(batch.LogChunks[i], encoded[i]))
             {
                 stored++;
             }
@@ -228,18 +250,38 @@ internal sealed class BatchWriter : IDisposable
             throw new ArgumentException($"Build of '{build.BuilderName}' has a null HostName, StateText, SourceStamps, Changes, ResponsibleUsers or Properties.", nameof(build));
         }
 
-        using var transaction = Begin();
-        var builderId = GetOrCreateBuilder(build.BuilderName);
-        var next = Scalar(_selectNextNumber, builderId);
-        if (next > int.MaxValue)
+        try
         {
-            throw new BuildStoreException($"Builder '{build.BuilderName}' has used every build number.");
-        }
+            using var transaction = Begin();
+            var builderId = GetOrCreateBuilder(build.BuilderName);
+            var next = Scalar(_selectNextNumber, builderId);
+            if (next > int.MaxValue)
+            {
+                throw new BuildStoreException($"Builder '{build.BuilderName}' has used every build number.");
+            }
 
-        var number = (int)next;
-        UpsertBuild(build, number);
-        transaction.Commit();
-        return number;
+            var number = (int)next;
+            UpsertBuild(build, number);
+            transaction.Commit();
+            return number;
+        }
+        catch
+        {
+            InvalidateCaches();
+            throw;
+        }
+    }
+
+    /// <summary>Forgets every cached id and line count (after a rollback or a prune).</summary>
+    public void InvalidateCaches()
+    {
+        _builderIds.Clear();
+        _lastNumbers.Clear();
+        _buildIds.Clear();
+        _buildChildren.Clear();
+        _stepIds.Clear();
+        _logIds.Clear();
+        _nextLines.Clear();
     }
 
     public void Dispose()
@@ -252,11 +294,10 @@ internal sealed class BatchWriter : IDisposable
 
     private SqliteTransaction Begin()
     {
-        _builderIds.Clear();
-        _buildIds.Clear();
-        _stepIds.Clear();
-        _logIds.Clear();
-        _nextLines.Clear();
+        if (_buildIds.Count + _stepIds.Count + _logIds.Count + _nextLines.Count + _buildChildren.Count > MaxCachedEntries)
+        {
+            InvalidateCaches();
+        }
 
         // BEGIN IMMEDIATE: take the write lock up front so another process cannot make us fail with SQLITE_BUSY mid-way.
         var transaction = _connection.BeginTransaction(deferred: false);
@@ -286,22 +327,52 @@ internal sealed class BatchWriter : IDisposable
             Json.Write(build.ResponsibleUsers));
         _buildIds[new BuildKey(build.BuilderName, number)] = id;
 
-        // Numbers are never reused, even for a number first written by a batch and later pruned.
-        Execute(_updateLastNumber, builderId, (long)number);
-
-        // The build's stamps and properties are part of its snapshot: replace them.
-        Execute(_deleteStamps, id);
-        for (var i = 0; i < build.SourceStamps.Count; i++)
+        // Numbers are never reused, even for a number first written by a batch and later pruned. A number this
+        // writer allocated or recorded needs no update.
+        if (!_lastNumbers.TryGetValue(builderId, out var last) || last < number)
         {
-            var stamp = build.SourceStamps[i];
-            Execute(_insertStamp, id, (long)i, stamp.Repository, stamp.Branch, stamp.Revision, stamp.Project, stamp.Codebase);
+            Execute(_updateLastNumber, builderId, (long)number);
+            _lastNumbers[builderId] = number;
         }
 
-        Execute(_deleteProperties, id);
-        foreach (var (name, value) in build.Properties)
+        // The build's stamps and properties are part of its snapshot: replace them, unless they are the very lists
+        // this writer last wrote for the build (Core reuses them while they do not change).
+        if (!_buildChildren.TryGetValue(id, out var children))
         {
-            Execute(_insertProperty, id, name, value.Value, value.Source);
+            children = new BuildChildren();
+            _buildChildren[id] = children;
         }
+
+        if (!ReferenceEquals(children.SourceStamps, build.SourceStamps))
+        {
+            Execute(_deleteStamps, id);
+            for (var i = 0; i < build.SourceStamps.Count; i++)
+            {
+                var stamp = build.SourceStamps[i];
+                Execute(_insertStamp, id, (long)i, stamp.Repository, stamp.Branch, stamp.Revision, stamp.Project, stamp.Codebase);
+            }
+
+            children.SourceStamps = build.SourceStamps;
+        }
+
+        if (!ReferenceEquals(children.Properties, build.Properties))
+        {
+            Execute(_deleteProperties, id);
+            foreach (var (name, value) in build.Properties)
+            {
+                Execute(_insertProperty, id, name, value.Value, value.Source);
+            }
+
+            children.Properties = build.Properties;
+        }
+    }
+
+    /// <summary>The child lists this writer last wrote for a build, compared by reference.</summary>
+    private sealed class BuildChildren
+    {
+        public object? SourceStamps { get; set; }
+
+        public object? Properties { get; set; }
     }
 
     private long GetOrCreateBuilder(string name)
@@ -341,7 +412,7 @@ internal sealed class BatchWriter : IDisposable
         return ids;
     }
 
-    private bool AppendChunk(StoredLogChunk chunk)
+    private bool AppendChunk(StoredLogChunk chunk, (LogCompression Codec, byte[] Content) encoded)
     {
         if (!_logIds.TryGetValue(chunk.Log, out var logId))
         {
@@ -370,7 +441,7 @@ internal sealed class BatchWriter : IDisposable
                 $"The batch has a log chunk of {chunk.Log} starting at line {first}, but the log has {next} lines stored; the chunk would leave a gap."));
         }
 
-        var (codec, content) = _codec.Encode(chunk.Lines);
+        var (codec, content) = encoded;
         var last = chunk.LastLine;
         Execute(_insertChunk, logId, first, last, (long)chunk.Lines.Count, (long)codec, content);
         _nextLines[logId] = last + 1;

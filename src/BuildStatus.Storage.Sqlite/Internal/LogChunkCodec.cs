@@ -26,28 +26,47 @@ internal sealed class LogChunkCodec
     /// <returns>The codec actually used and the blob.</returns>
     public (LogCompression Codec, byte[] Content) Encode(IReadOnlyList<LogLine> lines)
     {
-        var buffer = new ArrayBufferWriter<byte>(EstimateSize(lines));
-        foreach (var line in lines)
+        // Encode into a pooled buffer sized for the worst case (3 UTF-8 bytes per UTF-16 char, a 5-byte varint and
+        // the channel byte per line), so a chunk costs one allocation: the stored blob.
+        var rented = ArrayPool<byte>.Shared.Rent(MaxEncodedSize(lines));
+        try
         {
-            var span = buffer.GetSpan(1 + 5);
-            span[0] = (byte)line.Channel;
-            var length = StrictUtf8.GetByteCount(line.Text);
-            var written = 1 + WriteVarint(span[1..], (uint)length);
-            buffer.Advance(written);
-            buffer.Advance(StrictUtf8.GetBytes(line.Text, buffer.GetSpan(length)));
-        }
-
-        var raw = buffer.WrittenSpan;
-        if (_compression != LogCompression.None)
-        {
-            var compressed = Compress(_compression, _level, raw);
-            if (compressed.Length < raw.Length)
+            var length = 0;
+            foreach (var line in lines)
             {
-                return (_compression, compressed);
+                rented[length++] = (byte)line.Channel;
+                var text = line.Text;
+                if (text.Length * 3 < 0x80)
+                {
+                    // The length fits one varint byte whatever the text: encode in place, in one pass.
+                    var written = StrictUtf8.GetBytes(text, rented.AsSpan(length + 1));
+                    rented[length] = (byte)written;
+                    length += 1 + written;
+                }
+                else
+                {
+                    var byteCount = StrictUtf8.GetByteCount(text);
+                    length += WriteVarint(rented.AsSpan(length), (uint)byteCount);
+                    length += StrictUtf8.GetBytes(text, rented.AsSpan(length));
+                }
             }
-        }
 
-        return (LogCompression.None, raw.ToArray());
+            var raw = rented.AsSpan(0, length);
+            if (_compression != LogCompression.None)
+            {
+                var compressed = Compress(_compression, _level, raw);
+                if (compressed.Length < raw.Length)
+                {
+                    return (_compression, compressed);
+                }
+            }
+
+            return (LogCompression.None, raw.ToArray());
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>
@@ -75,19 +94,67 @@ internal sealed class LogChunkCodec
         }
     }
 
-    private static int EstimateSize(IReadOnlyList<LogLine> lines)
+    private static int MaxEncodedSize(IReadOnlyList<LogLine> lines)
     {
         long size = 0;
         foreach (var line in lines)
         {
-            size += 2 + line.Text.Length;
+            size += 6 + (3L * line.Text.Length);
         }
 
-        return (int)Math.Min(size + 16, Array.MaxLength);
+        return (int)Math.Min(size, Array.MaxLength);
     }
+
+    /// <summary>
+    /// Encodes every chunk of a batch, on all cores when there are several: the store does this before it takes its
+    /// write lock, so compression neither holds the lock nor runs in series with the SQL.
+    /// </summary>
+    public (LogCompression Codec, byte[] Content)[] EncodeAll(IReadOnlyList<StoredLogChunk> chunks)
+    {
+        var encoded = new (LogCompression, byte[])[chunks.Count];
+        if (chunks.Count < 4 || Environment.ProcessorCount == 1)
+        {
+            for (var i = 0; i < encoded.Length; i++)
+            {
+                encoded[i] = Encode(chunks[i].Lines);
+            }
+        }
+        else
+        {
+            Parallel.For(0, encoded.Length, i => encoded[i] = Encode(chunks[i].Lines));
+        }
+
+        return encoded;
+    }
+
+    // Brotli qualities matching BrotliStream's CompressionLevel mapping; 22 is Brotli's default window.
+    private static int BrotliQuality(CompressionLevel level) => level switch
+    {
+        CompressionLevel.NoCompression => 0,
+        CompressionLevel.Fastest => 1,
+        CompressionLevel.SmallestSize => 11,
+        _ => 4,
+    };
 
     private static byte[] Compress(LogCompression codec, CompressionLevel level, ReadOnlySpan<byte> raw)
     {
+        if (codec == LogCompression.Brotli)
+        {
+            // One-shot encode into a pooled buffer: no stream, no growing MemoryStream, one exact-size copy.
+            var rented = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(raw.Length));
+            try
+            {
+                if (BrotliEncoder.TryCompress(raw, rented, out var written, BrotliQuality(level), 22))
+                {
+                    return rented.AsSpan(0, written).ToArray();
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
         using var output = new MemoryStream(raw.Length / 3 + 64);
         using (var stream = CreateCompressor(codec, level, output))
         {

@@ -19,9 +19,9 @@ public sealed class BuildStatusOptions
 
     /// <summary>
     /// Gets or sets the bound, in bytes of log text, of what is queued for storage. Appends wait while it is
-    /// reached. The default is 64 MiB; at least 64 KiB.
+    /// reached. The default is 16 MiB (RAM holds about twice that, as UTF-16 strings); at least 64 KiB.
     /// </summary>
-    public long MaxQueueBytes { get; set; } = 64L * 1024 * 1024;
+    public long MaxQueueBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Gets or sets the most rows and chunks one storage batch holds. The default is 10,000.</summary>
     public int MaxBatchSize { get; set; } = 10_000;

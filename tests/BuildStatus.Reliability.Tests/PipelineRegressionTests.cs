@@ -1,3 +1,4 @@
+using BuildStatus.Storage.Testing;
 using BuildStatus.Reliability.Tests.Support;
 using BuildStatus.Storage;
 
@@ -76,7 +77,7 @@ public sealed class PipelineRegressionTests
     }
 
     /// <summary>Records every batch that lists a key twice (and lets the inner store decide what to do with it).</summary>
-    private sealed class UniqueKeyCheckingStore(IBuildStore inner) : DelegatingStore(inner)
+    private sealed class UniqueKeyCheckingStore(IBuildStore inner) : DelegatingBuildStore(inner)
     {
         public System.Collections.Concurrent.ConcurrentQueue<string> Duplicates { get; } = new();
 

@@ -1,3 +1,4 @@
+using BuildStatus.Storage.Testing;
 using BuildStatus.Core.Tests.Support;
 using BuildStatus.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -160,7 +161,7 @@ public sealed class WritePipelineTests
         hang.SetResult();
     }
 
-    private sealed class HangingStore(BuildStatus.Storage.IBuildStore inner, Task hang) : DelegatingStore(inner)
+    private sealed class HangingStore(BuildStatus.Storage.IBuildStore inner, Task hang) : DelegatingBuildStore(inner)
     {
         public override async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
         {
@@ -277,7 +278,7 @@ public sealed class RejectedBatchAndStartRetryTests
         Assert.That(t.Host.FindBuilder("b")!.CurrentBuilds, Is.Empty);
     }
 
-    private sealed class RejectingStore(IBuildStore inner) : DelegatingStore(inner)
+    private sealed class RejectingStore(IBuildStore inner) : DelegatingBuildStore(inner)
     {
         public override Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
             => batch.Steps.Any(s => s.Name == "poison")
@@ -285,7 +286,7 @@ public sealed class RejectedBatchAndStartRetryTests
                 : Inner.ApplyAsync(batch, cancellationToken);
     }
 
-    private sealed class FlakyCreateStore(IBuildStore inner, int failures) : DelegatingStore(inner)
+    private sealed class FlakyCreateStore(IBuildStore inner, int failures) : DelegatingBuildStore(inner)
     {
         private int _calls;
 

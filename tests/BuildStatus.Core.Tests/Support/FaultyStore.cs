@@ -1,9 +1,10 @@
+using BuildStatus.Storage.Testing;
 using BuildStatus.Storage;
 
 namespace BuildStatus.Core.Tests.Support;
 
 /// <summary>A store whose batch writes can be stalled, failed a number of times, or failed for good.</summary>
-internal sealed class FaultyStore(IBuildStore inner) : DelegatingStore(inner)
+internal sealed class FaultyStore(IBuildStore inner) : DelegatingBuildStore(inner)
 {
     private readonly Lock _sync = new();
     private TaskCompletionSource? _stall;

@@ -1,9 +1,10 @@
+using BuildStatus.Storage.Testing;
 using BuildStatus.Storage;
 
 namespace BuildStatus.Core.Tests.Support;
 
 /// <summary>Lets several hosts (one after another) share one store that the test owns.</summary>
-internal sealed class NonDisposingStore(IBuildStore inner) : DelegatingStore(inner)
+internal sealed class NonDisposingStore(IBuildStore inner) : DelegatingBuildStore(inner)
 {
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -1,10 +1,11 @@
+using BuildStatus.Storage.Testing;
 using System.Collections.Concurrent;
 using BuildStatus.Storage;
 
 namespace BuildStatus.Core.Tests.Support;
 
 /// <summary>Records the batches the pipeline sends.</summary>
-internal sealed class RecordingStore(IBuildStore inner) : DelegatingStore(inner)
+internal sealed class RecordingStore(IBuildStore inner) : DelegatingBuildStore(inner)
 {
     private readonly ConcurrentQueue<WriteBatch> _batches = new();
 

@@ -1,3 +1,4 @@
+using BuildStatus.Storage.Testing;
 using BuildStatus.Storage;
 
 namespace BuildStatus.Reliability.Tests.Support;
@@ -10,7 +11,7 @@ internal sealed class InjectedFaultException(string message) : IOException(messa
 /// transient exceptions at a seeded rate, added latency, a hang until released (or for a given time), and a
 /// permanent failure. Reads pass through unless <see cref="FailReads"/> is set.
 /// </summary>
-internal sealed class FaultInjectingStore(IBuildStore inner, int seed = 1) : DelegatingStore(inner)
+internal sealed class FaultInjectingStore(IBuildStore inner, int seed = 1) : DelegatingBuildStore(inner)
 {
     private readonly Lock _sync = new();
     private readonly Random _random = new(seed);

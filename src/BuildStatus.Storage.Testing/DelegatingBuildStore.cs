@@ -1,0 +1,85 @@
+namespace BuildStatus.Storage.Testing;
+
+/// <summary>
+/// An <see cref="IBuildStore"/> that forwards every call to an inner store. Derive from it to inject faults,
+/// record batches or time calls in tests: override only the members you change.
+/// </summary>
+/// <example>
+/// <code>
+/// sealed class FailingStore(IBuildStore inner) : DelegatingBuildStore(inner)
+/// {
+///     public override Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+///         => throw new IOException("disk unavailable");
+/// }
+/// </code>
+/// </example>
+public abstract class DelegatingBuildStore : IBuildStore
+{
+    /// <summary>Initializes a new instance of the <see cref="DelegatingBuildStore"/> class.</summary>
+    /// <param name="inner">The store that receives the calls.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="inner"/> is <see langword="null"/>.</exception>
+    protected DelegatingBuildStore(IBuildStore inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        Inner = inner;
+    }
+
+    /// <summary>Gets the store that receives the calls.</summary>
+    protected IBuildStore Inner { get; }
+
+    /// <inheritdoc/>
+    public virtual Task InitializeAsync(CancellationToken cancellationToken = default) => Inner.InitializeAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Inner.ApplyAsync(batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default) => Inner.CreateBuildAsync(build, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default) => Inner.GetBuildersAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<StoredBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default) => Inner.GetBuilderAsync(name, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredWorker>> GetWorkersAsync(CancellationToken cancellationToken = default) => Inner.GetWorkersAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<StoredWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default) => Inner.GetWorkerAsync(name, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<StoredBuild?> GetBuildAsync(BuildKey key, CancellationToken cancellationToken = default) => Inner.GetBuildAsync(key, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default) => Inner.QueryBuildsAsync(query, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredStep>> GetStepsAsync(BuildKey build, CancellationToken cancellationToken = default) => Inner.GetStepsAsync(build, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredLog>> GetLogsAsync(StepKey step, CancellationToken cancellationToken = default) => Inner.GetLogsAsync(step, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<StoredLog?> GetLogAsync(LogKey log, CancellationToken cancellationToken = default) => Inner.GetLogAsync(log, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<LogLine>> ReadLogLinesAsync(LogKey log, long firstLine, int maxLines, CancellationToken cancellationToken = default)
+        => Inner.ReadLogLinesAsync(log, firstLine, maxLines, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsAsync(string hostName, CancellationToken cancellationToken = default)
+        => Inner.GetUnfinishedBuildsAsync(hostName, cancellationToken);
+
+    /// <inheritdoc/>
+    public virtual Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => Inner.PruneAsync(policy, now, cancellationToken);
+
+    /// <summary>Disposes the inner store.</summary>
+    /// <returns>A task that completes when the inner store is disposed.</returns>
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return Inner.DisposeAsync();
+    }
+}

@@ -29,7 +29,7 @@ internal sealed class Log : PersistedEntity, ILog
 
     // Storage side, guarded by _build.Sync. Stored numbering equals live numbering until the log exceeds
     // MaxLogBytes; from then on lines wait in _overflow (bounded by MaxLogTailBytes) for Finish.
-    private List<LogLine> _pending = [];
+    private List<LogLine> _pending = new(32);
     private long _pendingBytes;
     private long _storedLines;
     private long _storedBytes;
@@ -430,8 +430,18 @@ internal sealed class Log : PersistedEntity, ILog
                 bytes += lineBytes;
             }
 
-            batch.Chunks.Add(new StoredLogChunk(key, CollectionsMarshal.AsSpan(_pending)[start..].ToArray()));
-            _pending.Clear();
+            if (start == 0)
+            {
+                // The whole pending list is one chunk: hand the list itself to the batch (this log never touches it
+                // again) and start a new one sized like it, so a log's lines are neither copied nor regrown.
+                batch.Chunks.Add(new StoredLogChunk(key, _pending));
+                _pending = new List<LogLine>(_finished ? 0 : _pending.Count);
+            }
+            else
+            {
+                batch.Chunks.Add(new StoredLogChunk(key, CollectionsMarshal.AsSpan(_pending)[start..].ToArray()));
+                _pending.Clear();
+            }
         }
 
         batch.LogBytes += _pendingBytes;

@@ -261,7 +261,7 @@ internal sealed class BatchWriter : IDisposable
             }
 
             var number = (int)next;
-            UpsertBuild(build, number);
+            UpsertBuild(build, number, isNew: true);
             transaction.Commit();
             return number;
         }
@@ -309,7 +309,10 @@ internal sealed class BatchWriter : IDisposable
         return transaction;
     }
 
-    private void UpsertBuild(StoredBuild build, int number)
+    /// <param name="build">The build row.</param>
+    /// <param name="number">Its number.</param>
+    /// <param name="isNew">Whether the number was just allocated, so the build has no stamps or properties to replace.</param>
+    private void UpsertBuild(StoredBuild build, int number, bool isNew = false)
     {
         var builderId = GetOrCreateBuilder(build.BuilderName);
         var id = Scalar(
@@ -345,7 +348,11 @@ internal sealed class BatchWriter : IDisposable
 
         if (!ReferenceEquals(children.SourceStamps, build.SourceStamps))
         {
-            Execute(_deleteStamps, id);
+            if (!isNew)
+            {
+                Execute(_deleteStamps, id);
+            }
+
             for (var i = 0; i < build.SourceStamps.Count; i++)
             {
                 var stamp = build.SourceStamps[i];
@@ -357,7 +364,11 @@ internal sealed class BatchWriter : IDisposable
 
         if (!ReferenceEquals(children.Properties, build.Properties))
         {
-            Execute(_deleteProperties, id);
+            if (!isNew)
+            {
+                Execute(_deleteProperties, id);
+            }
+
             foreach (var (name, value) in build.Properties)
             {
                 Execute(_insertProperty, id, name, value.Value, value.Source);

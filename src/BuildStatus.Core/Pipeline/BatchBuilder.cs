@@ -3,13 +3,12 @@ using BuildStatus.Storage;
 namespace BuildStatus.Pipeline;
 
 /// <summary>
-/// Collects one batch's rows. Owned by the writer task; never shared. An entity changed again while the
-/// writer is still taking the batch can be queued and taken twice: its later row replaces the earlier one
-/// (a key appears once per batch, as the SPI requires), and its later log chunks follow the earlier ones.
+/// Collects one batch's rows. Owned by the writer task; never shared. The writer takes each entity at most
+/// once per batch (<see cref="WritePipeline"/> stops a batch at an entity already in it), so each key appears
+/// once, as the SPI requires.
 /// </summary>
 internal sealed class BatchBuilder
 {
-    private readonly Dictionary<PersistedEntity, int> _rowIndex = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<PersistedEntity> _entities = new(ReferenceEqualityComparer.Instance);
 
     public List<StoredBuilder> Builders { get; } = [];
@@ -40,27 +39,17 @@ internal sealed class BatchBuilder
         }
     }
 
-    public void Add(PersistedEntity entity, StoredBuilder row) => Put(Builders, entity, row);
+    public bool Contains(PersistedEntity entity) => _entities.Contains(entity);
 
-    public void Add(PersistedEntity entity, StoredWorker row) => Put(Workers, entity, row);
+    public void Add(PersistedEntity entity, StoredBuilder row) => Builders.Add(row);
 
-    public void Add(PersistedEntity entity, StoredBuild row) => Put(Builds, entity, row);
+    public void Add(PersistedEntity entity, StoredWorker row) => Workers.Add(row);
 
-    public void Add(PersistedEntity entity, StoredStep row) => Put(Steps, entity, row);
+    public void Add(PersistedEntity entity, StoredBuild row) => Builds.Add(row);
 
-    public void Add(PersistedEntity entity, StoredLog row) => Put(Logs, entity, row);
+    public void Add(PersistedEntity entity, StoredStep row) => Steps.Add(row);
 
-    private void Put<T>(List<T> rows, PersistedEntity entity, T row)
-    {
-        if (_rowIndex.TryGetValue(entity, out var index))
-        {
-            rows[index] = row;
-            return;
-        }
-
-        _rowIndex[entity] = rows.Count;
-        rows.Add(row);
-    }
+    public void Add(PersistedEntity entity, StoredLog row) => Logs.Add(row);
 
     public WriteBatch ToBatch() => new()
     {

@@ -315,7 +315,6 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private BatchBuilder TakeBatch(out long lastSeq)
     {
         var batch = new BatchBuilder();
-        var inBatch = new HashSet<PersistedEntity>(ReferenceEqualityComparer.Instance);
         lastSeq = Volatile.Read(ref _committedSeq);
         while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
         {
@@ -324,7 +323,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             {
                 // An entity changed again after its snapshot was taken for this batch is queued anew; a batch lists
                 // each key at most once (WriteBatch contract), so that change waits for the next batch.
-                if (!_queue.TryPeek(out item) || inBatch.Contains(item.Entity))
+                if (!_queue.TryPeek(out item) || batch.Contains(item.Entity))
                 {
                     break;
                 }
@@ -332,7 +331,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 _queue.Dequeue();
             }
 
-            inBatch.Add(item.Entity);
+            batch.AddEntity(item.Entity);
 
             lock (item.Entity.SyncRoot)
             {
@@ -348,7 +347,6 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 }
             }
 
-            batch.AddEntity(item.Entity);
             lastSeq = item.Seq;
         }
 

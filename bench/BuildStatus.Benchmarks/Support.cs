@@ -1,4 +1,5 @@
 using BuildStatus.Storage;
+using BuildStatus.Storage.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildStatus.Benchmarks;
@@ -8,16 +9,15 @@ namespace BuildStatus.Benchmarks;
 /// backend. With <see cref="Stall"/> its <see cref="ApplyAsync"/> waits (like a disk that stopped answering) until
 /// <see cref="Release"/>.
 /// </summary>
-internal sealed class BenchStore : IBuildStore
+internal sealed class BenchStore() : DelegatingBuildStore(new InMemoryBuildStore())
 {
-    private readonly InMemoryBuildStore _numbers = new();
     private TaskCompletionSource? _gate;
 
     public void Stall() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
-    public async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    public override async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {
         if (Volatile.Read(ref _gate) is { } gate)
         {
@@ -25,38 +25,10 @@ internal sealed class BenchStore : IBuildStore
         }
     }
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => _numbers.InitializeAsync(cancellationToken);
-
-    public Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default) => _numbers.CreateBuildAsync(build, cancellationToken);
-
-    public Task<IReadOnlyList<StoredBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default) => _numbers.GetBuildersAsync(cancellationToken);
-
-    public Task<StoredBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default) => _numbers.GetBuilderAsync(name, cancellationToken);
-
-    public Task<IReadOnlyList<StoredWorker>> GetWorkersAsync(CancellationToken cancellationToken = default) => _numbers.GetWorkersAsync(cancellationToken);
-
-    public Task<StoredWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default) => _numbers.GetWorkerAsync(name, cancellationToken);
-
-    public Task<StoredBuild?> GetBuildAsync(BuildKey key, CancellationToken cancellationToken = default) => _numbers.GetBuildAsync(key, cancellationToken);
-
-    public Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default) => _numbers.QueryBuildsAsync(query, cancellationToken);
-
-    public Task<IReadOnlyList<StoredStep>> GetStepsAsync(BuildKey build, CancellationToken cancellationToken = default) => _numbers.GetStepsAsync(build, cancellationToken);
-
-    public Task<IReadOnlyList<StoredLog>> GetLogsAsync(StepKey step, CancellationToken cancellationToken = default) => _numbers.GetLogsAsync(step, cancellationToken);
-
-    public Task<StoredLog?> GetLogAsync(LogKey log, CancellationToken cancellationToken = default) => _numbers.GetLogAsync(log, cancellationToken);
-
-    public Task<IReadOnlyList<LogLine>> ReadLogLinesAsync(LogKey log, long firstLine, int maxLines, CancellationToken cancellationToken = default) => _numbers.ReadLogLinesAsync(log, firstLine, maxLines, cancellationToken);
-
-    public Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsAsync(string hostName, CancellationToken cancellationToken = default) => _numbers.GetUnfinishedBuildsAsync(hostName, cancellationToken);
-
-    public Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => _numbers.PruneAsync(policy, now, cancellationToken);
-
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         Release();
-        return _numbers.DisposeAsync();
+        return base.DisposeAsync();
     }
 }
 

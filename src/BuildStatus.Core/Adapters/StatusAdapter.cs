@@ -31,7 +31,7 @@ internal sealed class StatusAdapter : IStatusAdapter
         return build switch
         {
             Build live when ReferenceEquals(live.Context, _ctx) => live.Persistent,
-            StoredBuildStatus stored => new PersistentBuild(stored.Record, _ctx),
+            StoredBuildStatus stored => stored,
             _ => throw Foreign(nameof(build), build),
         };
     }
@@ -42,7 +42,7 @@ internal sealed class StatusAdapter : IStatusAdapter
         return step switch
         {
             Step live when ReferenceEquals(live.Owner.Context, _ctx) => live.Persistent,
-            StoredStepStatus stored => new PersistentStep(stored.Record, _ctx),
+            StoredStepStatus stored => stored,
             _ => throw Foreign(nameof(step), step),
         };
     }
@@ -53,7 +53,7 @@ internal sealed class StatusAdapter : IStatusAdapter
         return log switch
         {
             Log live when ReferenceEquals(((Step)live.Step).Owner.Context, _ctx) => live.Persistent,
-            StoredLogStatus stored => new PersistentLog(stored.Record, _ctx),
+            StoredLogStatus stored => stored,
             _ => throw Foreign(nameof(log), log),
         };
     }
@@ -142,20 +142,20 @@ internal sealed class StatusAdapter : IStatusAdapter
 
         IBuilderStatus builder = _ctx.Host.FindBuilderInternal(builderName) as IBuilderStatus
             ?? new StoredBuilderStatus(await store.GetBuilderAsync(builderName, cancellationToken).ConfigureAwait(false) ?? new StoredBuilder(builderName, null, []));
-        var build = new StoredBuildStatus(record, builder);
+        var build = new StoredBuildStatus(record, builder, _ctx);
         var steps = await store.GetStepsAsync(record.Key, cancellationToken).ConfigureAwait(false);
         var tailLines = _ctx.Options.LogTailLines;
         var stepStatuses = new List<IStepStatus>(steps.Count);
         foreach (var stepRecord in steps)
         {
-            var step = new StoredStepStatus(stepRecord, build);
+            var step = new StoredStepStatus(stepRecord, build, _ctx);
             var logs = await store.GetLogsAsync(stepRecord.Key, cancellationToken).ConfigureAwait(false);
             var logStatuses = new List<ILogStatus>(logs.Count);
             foreach (var logRecord in logs)
             {
                 var first = Math.Max(0, logRecord.LineCount - tailLines);
                 var tail = tailLines == 0 ? [] : await store.ReadLogLinesAsync(logRecord.Key, first, tailLines, cancellationToken).ConfigureAwait(false);
-                logStatuses.Add(new StoredLogStatus(logRecord, step, tail));
+                logStatuses.Add(new StoredLogStatus(logRecord, step, tail, _ctx));
             }
 
             step.Logs = logStatuses;

@@ -1,3 +1,5 @@
+using BuildStatus.Persistence;
+using BuildStatus.Process;
 using BuildStatus.Storage;
 
 namespace BuildStatus.Adapters;
@@ -37,44 +39,19 @@ internal sealed class StoredBuilderStatus : IBuilderStatus
     public IBuildStatus? GetBuild(int number) => null;
 }
 
-/// <summary>A read-only build loaded from storage.</summary>
-internal sealed class StoredBuildStatus : IBuildStatus
+/// <summary>
+/// A read-only build loaded from storage: the stored build (<see cref="PersistentBuild"/>) seen as an
+/// <see cref="IBuildStatus"/>, with its steps loaded.
+/// </summary>
+internal sealed class StoredBuildStatus : PersistentBuild, IBuildStatus
 {
-    public StoredBuildStatus(StoredBuild record, IBuilderStatus builder)
+    public StoredBuildStatus(StoredBuild record, IBuilderStatus builder, HostContext ctx)
+        : base(record, ctx)
     {
-        Record = record;
         Builder = builder;
     }
 
-    public StoredBuild Record { get; }
-
     public IBuilderStatus Builder { get; }
-
-    public int Number => Record.Number;
-
-    public string HostName => Record.HostName;
-
-    public string? Reason => Record.Reason;
-
-    public IReadOnlyList<SourceStamp> SourceStamps => Record.SourceStamps;
-
-    public IReadOnlyList<BuildChange> Changes => Record.Changes;
-
-    public IReadOnlyList<string> ResponsibleUsers => Record.ResponsibleUsers;
-
-    public string? WorkerName => Record.WorkerName;
-
-    public IReadOnlyDictionary<string, PropertyValue> Properties => Record.Properties;
-
-    public DateTimeOffset StartedAt => Record.StartedAt;
-
-    public DateTimeOffset? FinishedAt => Record.FinishedAt;
-
-    public bool IsFinished => Record.IsFinished;
-
-    public string StateText => Record.StateText;
-
-    public BuildResult? Result => Record.Result;
 
     public IReadOnlyList<IStepStatus> Steps { get; set; } = [];
 
@@ -92,75 +69,37 @@ internal sealed class StoredBuildStatus : IBuildStatus
     // interrupted) cannot be watched from a snapshot, so the wait is for cancellation only.
     public Task WaitUntilFinishedAsync(CancellationToken cancellationToken = default)
         => IsFinished ? Task.CompletedTask : Task.Delay(Timeout.Infinite, cancellationToken);
-
-    public override string ToString() => $"stored build {Number} of builder '{Record.BuilderName}'";
 }
 
-/// <summary>A read-only step loaded from storage.</summary>
-internal sealed class StoredStepStatus : IStepStatus
+/// <summary>A read-only step loaded from storage: the stored step seen as an <see cref="IStepStatus"/>.</summary>
+internal sealed class StoredStepStatus : PersistentStep, IStepStatus
 {
-    public StoredStepStatus(StoredStep record, IBuildStatus build)
+    public StoredStepStatus(StoredStep record, IBuildStatus build, HostContext ctx)
+        : base(record, ctx)
     {
-        Record = record;
         Build = build;
     }
 
-    public StoredStep Record { get; }
-
     public IBuildStatus Build { get; }
-
-    public int Number => Record.Key.StepNumber;
-
-    public string Name => Record.Name;
-
-    public string StateText => Record.StateText;
-
-    public DateTimeOffset? StartedAt => Record.StartedAt;
-
-    public DateTimeOffset? FinishedAt => Record.FinishedAt;
 
     public bool IsStarted => Record.StartedAt is not null;
 
-    public bool IsFinished => Record.IsFinished;
-
-    public BuildResult? Result => Record.Result;
-
     public IReadOnlyList<ILogStatus> Logs { get; set; } = [];
-
-    public IReadOnlyList<StepUrl> Urls => Record.Urls;
-
-    public IReadOnlyDictionary<string, double> Statistics => Record.Statistics;
-
-    public bool IsHidden => Record.IsHidden;
 
     public DateTimeOffset? Eta => null;
 }
 
-/// <summary>A read-only log loaded from storage, with its last lines.</summary>
-internal sealed class StoredLogStatus : ILogStatus
+/// <summary>A read-only log loaded from storage, with its last lines: the stored log seen as an <see cref="ILogStatus"/>.</summary>
+internal sealed class StoredLogStatus : PersistentLog, ILogStatus
 {
-    public StoredLogStatus(StoredLog record, IStepStatus step, IReadOnlyList<LogLine> tail)
+    public StoredLogStatus(StoredLog record, IStepStatus step, IReadOnlyList<LogLine> tail, HostContext ctx)
+        : base(record, ctx)
     {
-        Record = record;
         Step = step;
         Tail = tail;
     }
 
-    public StoredLog Record { get; }
-
     public IStepStatus Step { get; }
-
-    public int Number => Record.Key.LogNumber;
-
-    public string Name => Record.Name;
-
-    public LogKind Kind => Record.Kind;
-
-    public bool IsFinished => Record.IsFinished;
-
-    public long LineCount => Record.LineCount;
-
-    public long ByteCount => Record.ByteCount;
 
     public IReadOnlyList<LogLine> Tail { get; }
 }

@@ -40,8 +40,8 @@ internal sealed class PersistentBuilder : IPersistentBuilder
     public override string ToString() => $"stored builder '{Name}'";
 }
 
-/// <summary>A stored build.</summary>
-internal sealed class PersistentBuild : IPersistentBuild
+/// <summary>A stored build. <see cref="Adapters.StoredBuildStatus"/> extends it into a read-only <see cref="IBuildStatus"/>.</summary>
+internal class PersistentBuild : IPersistentBuild
 {
     private readonly HostContext _ctx;
 
@@ -98,7 +98,7 @@ internal sealed class PersistentBuild : IPersistentBuild
 }
 
 /// <summary>A stored step.</summary>
-internal sealed class PersistentStep : IPersistentStep
+internal class PersistentStep : IPersistentStep
 {
     private readonly HostContext _ctx;
 
@@ -144,7 +144,7 @@ internal sealed class PersistentStep : IPersistentStep
 }
 
 /// <summary>A stored log, with range reads and the follow stream.</summary>
-internal sealed class PersistentLog : IPersistentLog
+internal class PersistentLog : IPersistentLog
 {
     // How often a log that no live object of this host writes (another host's, or an orphan) is polled.
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);

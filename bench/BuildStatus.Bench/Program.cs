@@ -81,7 +81,7 @@ public static class Program
 
         o.WriteLine();
         o.WriteLine(string.Create(c, $"db {r.DatabaseBytes / 1e6:0.0} MB ({r.LogChunks} log chunks); peak working set {r.PeakWorkingSetMB:0.0} MB (write phase {r.PeakWorkingSetWriteMB:0.0} MB); GC heap after write {r.GcHeapAfterWriteMB:0.0} MB"));
-        o.WriteLine(string.Create(c, $"read-back: {(r.VerificationOk ? "OK" : "MISMATCH")} ({r.VerifiedBuilds} builds, {r.VerifiedLines} lines compared, plus the last 50 of every builder)"));
+        o.WriteLine(r.Store == "null" ? "read-back: none (--store null discards writes)" : string.Create(c, $"read-back: {(r.VerificationOk ? "OK" : "MISMATCH")} ({r.VerifiedBuilds} builds, {r.VerifiedLines} lines compared, plus the last 50 of every builder)"));
 
         void Row(string name, WritePhaseResult w) =>
             o.WriteLine(string.Create(c, $"{name,-22} {w.WallSeconds,9:0.000} {w.BuildsPerSecond,10:0.0} {w.LogLinesPerSecond,12:0} {w.LogMegabytesPerSecond,9:0.00}"));

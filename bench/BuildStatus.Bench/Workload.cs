@@ -93,7 +93,7 @@ public static class Workload
                 Synchronous = options.Synchronous,
                 Compression = options.Compression,
             })
-            : new InMemoryBuildStore();
+            : options.Store == "memory" ? new InMemoryBuildStore() : new NullStore();
         var timing = new TimingStore(inner);
         var services = new ServiceCollection();
         services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = "bench"));
@@ -126,11 +126,14 @@ public static class Workload
             GC.Collect();
             result.GcHeapAfterWriteMB = GC.GetTotalMemory(forceFullCollection: true) / 1e6;
 
-            progress?.WriteLine("verify ...");
-            await Verifier.VerifyAsync(host.History, options, numbers, result, cancellationToken);
+            if (options.Store != "null")
+            {
+                progress?.WriteLine("verify ...");
+                await Verifier.VerifyAsync(host.History, options, numbers, result, cancellationToken);
 
-            progress?.WriteLine($"queries: {options.QueryIterations} runs each ...");
-            await QueryAsync(host.History, options, numbers, result, cancellationToken);
+                progress?.WriteLine($"queries: {options.QueryIterations} runs each ...");
+                await QueryAsync(host.History, options, numbers, result, cancellationToken);
+            }
         }
         finally
         {

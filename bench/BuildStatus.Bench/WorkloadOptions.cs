@@ -8,7 +8,7 @@ public sealed class WorkloadOptions
     /// <summary>Gets or sets the number of builds (round-robin over 10 builders). The default is 2,000.</summary>
     public int Builds { get; set; } = 2000;
 
-    /// <summary>Gets or sets the store: "sqlite" (default) or "memory".</summary>
+    /// <summary>Gets or sets the store: "sqlite" (default), "memory" or "null" (discards writes).</summary>
     public string Store { get; set; } = "sqlite";
 
     /// <summary>Gets or sets the SQLite synchronous mode. The default is the library's default (Normal).</summary>
@@ -71,9 +71,9 @@ public sealed class WorkloadOptions
             throw new ArgumentException("--builds, --concurrency and --query-iterations must be at least 1; --verify-builds and --warmup at least 0.");
         }
 
-        if (o.Store is not ("sqlite" or "memory"))
+        if (o.Store is not ("sqlite" or "memory" or "null"))
         {
-            throw new ArgumentException($"--store must be sqlite or memory, not '{o.Store}'.");
+            throw new ArgumentException($"--store must be sqlite, memory or null, not '{o.Store}'.");
         }
 
         if (o.Baseline && o.Store != "sqlite")
@@ -87,9 +87,9 @@ public sealed class WorkloadOptions
     public const string Usage = """
         BuildStatus.Bench: workload W1 (10 builders, N builds x 5 steps x one 200-line stdio log, 20 lines per append), then queries.
           --builds N               builds to write (default 2000)
-          --store sqlite|memory    history store (default sqlite)
+          --store sqlite|memory|null  history store (default sqlite); null discards writes (no read-back, no queries)
           --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
-          --compression CODEC      none|deflate|gzip|brotli (default: the library's default, deflate)
+          --compression CODEC      none|deflate|gzip|brotli (default: the library's default, brotli)
           --concurrency K          builds in flight (default 1)
           --db PATH                database file (default: a temp file, deleted afterwards)
           --json PATH              write the result as JSON

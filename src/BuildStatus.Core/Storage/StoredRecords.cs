@@ -86,15 +86,4 @@ public sealed record StoredStep(
 /// <param name="ByteCount">How many UTF-8 bytes those lines hold.</param>
 public sealed record StoredLog(LogKey Key, string Name, LogKind Kind, bool IsFinished, long LineCount, long ByteCount);
 
-/// <summary>Consecutive whole lines of one log.</summary>
-/// <param name="Log">The log.</param>
-/// <param name="Lines">The lines, numbered consecutively from <see cref="FirstLine"/>; never empty.</param>
-public sealed record StoredLogChunk(LogKey Log, IReadOnlyList<LogLine> Lines)
-{
-    /// <summary>Gets the number of the first line.</summary>
-    public long FirstLine => Lines[0].Number;
-
-    /// <summary>Gets the number of the last line.</summary>
-    public long LastLine => Lines[^1].Number;
-}
 #pragma warning restore SA1402, MA0048

@@ -54,7 +54,7 @@ public sealed record WriteBatch
 
     /// <summary>
     /// Checks what needs no stored state: no null list, row or required field, no empty name, no key listed
-    /// twice, every chunk non-empty with consecutive, non-negative line numbers and non-null text. Backends
+    /// twice (a <see cref="StoredLogChunk"/> checks its own lines when it is constructed). Backends
     /// call it before their transaction starts, so a malformed batch is rejected before anything is written.
     /// </summary>
     /// <param name="batch">The batch to check.</param>
@@ -85,28 +85,8 @@ public sealed record WriteBatch
         CheckUnique(batch.Logs, l => HasName(l.Key.BuilderName, "A log's builder") && l.Name is not null, l => l.Key, "Log");
         foreach (var chunk in batch.LogChunks)
         {
+            // A chunk checks its own lines when it is constructed (consecutive, non-negative, valid UTF-8).
             HasName(chunk.Log.BuilderName, "A chunk's builder");
-            if (chunk.Lines is not { Count: > 0 })
-            {
-                throw Reject($"A chunk of log {chunk.Log} has no lines.");
-            }
-
-            var first = chunk.Lines[0].Number;
-            if (first < 0)
-            {
-                throw Reject(string.Create(CultureInfo.InvariantCulture, $"A chunk of log {chunk.Log} starts at negative line {first}."));
-            }
-
-            for (var i = 0; i < chunk.Lines.Count; i++)
-            {
-                var line = chunk.Lines[i];
-                if (line.Number != first + i || line.Text is null)
-                {
-                    throw Reject(string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"A chunk of log {chunk.Log} has line {line.Number} at position {i} after first line {first}, or a line with null Text; lines must be consecutive and have text."));
-                }
-            }
         }
     }
 

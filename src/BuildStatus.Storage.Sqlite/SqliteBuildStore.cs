@@ -37,6 +37,11 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
     private BatchWriter? _batchWriter;
     private bool _disposed;
 
+    // Build starts waiting for the writer lock. Guarded by _createLock (a leaf lock, taken with or without the writer
+    // lock). Whoever gets the writer lock takes the whole list and creates those builds together.
+    private readonly Lock _createLock = new();
+    private List<CreateRequest> _createQueue = [];
+
     // Set (under the writer lock) once the schema is known to be current; read without the lock as a fast path.
     private volatile bool _initialized;
 
@@ -108,6 +113,12 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Build starts that wait for the writer lock at the same time are created together: the first to get the lock
+    /// creates every waiting build in one transaction (numbered in arrival order), so a burst of starts costs one
+    /// commit. If that transaction fails, each build is retried in its own, so one bad build fails only its own call.
+    /// Cancellation is honoured until the build's transaction has started; after that the call returns its number.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="build"/> is <see langword="null"/>.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public async Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default)
@@ -118,16 +129,108 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
             throw new ArgumentException("The build's BuilderName is null or empty.", nameof(build));
         }
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = new CreateRequest(build);
+        lock (_createLock)
+        {
+            _createQueue.Add(request);
+        }
+
+        var acquire = _writeLock.WaitAsync(cancellationToken);
         try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            InitializeLocked();
-            return _batchWriter!.CreateBuild(build);
+            if (await Task.WhenAny(acquire, request.Done.Task).ConfigureAwait(false) != acquire)
+            {
+                // Another start's transaction created this build; give back the lock when this turn comes.
+                _ = acquire.ContinueWith(static (_, state) => ((SemaphoreSlim)state!).Release(), _writeLock, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return await request.Done.Task.ConfigureAwait(false);
+            }
+
+            await acquire.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lock (_createLock)
+            {
+                if (_createQueue.Remove(request))
+                {
+                    throw;
+                }
+            }
+
+            // A transaction holding this build has started: its number is the answer.
+            return await request.Done.Task.ConfigureAwait(false);
+        }
+
+        try
+        {
+            List<CreateRequest> group;
+            lock (_createLock)
+            {
+                if (cancellationToken.IsCancellationRequested && _createQueue.Remove(request))
+                {
+                    request.Done.TrySetCanceled(cancellationToken);
+                }
+
+                group = _createQueue;
+                _createQueue = [];
+            }
+
+            if (group.Count > 0)
+            {
+                CreateLocked(group);
+            }
         }
         finally
         {
             _writeLock.Release();
+        }
+
+        return await request.Done.Task.ConfigureAwait(false);
+    }
+
+    // Caller holds the writer lock. Completes every request of the group.
+    private void CreateLocked(List<CreateRequest> group)
+    {
+        try
+        {
+            InitializeLocked();
+            if (group.Count > 1)
+            {
+                try
+                {
+                    var numbers = _batchWriter!.CreateBuilds(group.ConvertAll(r => r.Build));
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        group[i].Done.TrySetResult(numbers[i]);
+                    }
+
+                    return;
+                }
+                catch (Exception ex) when (ex is not ObjectDisposedException)
+                {
+                    // Rolled back: fall through and give each build its own transaction and its own outcome.
+                }
+            }
+
+            foreach (var request in group)
+            {
+                try
+                {
+                    request.Done.TrySetResult(_batchWriter!.CreateBuild(request.Build));
+                }
+                catch (Exception ex)
+                {
+                    request.Done.TrySetException(ex);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var request in group)
+            {
+                request.Done.TrySetException(ex);
+            }
         }
     }
 
@@ -441,5 +544,12 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
         }
 
         return _connections.OpenReader();
+    }
+
+    private sealed class CreateRequest(StoredBuild build)
+    {
+        public StoredBuild Build { get; } = build;
+
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -244,26 +244,66 @@ internal sealed class BatchWriter : IDisposable
     /// <summary>Allocates the next number of the build's builder and inserts the build, in one IMMEDIATE transaction.</summary>
     public int CreateBuild(StoredBuild build)
     {
+        CheckNewBuild(build);
+        try
+        {
+            using var transaction = Begin();
+            var builderId = GetOrCreateBuilder(build.BuilderName);
+            var number = NextNumber(build.BuilderName, builderId);
+            UpsertBuild(build, number, isNew: true);
+            transaction.Commit();
+            return number;
+        }
+        catch
+        {
+            InvalidateCaches();
+            throw;
+        }
+    }
+
+    private static void CheckNewBuild(StoredBuild build)
+    {
         if (string.IsNullOrEmpty(build.BuilderName) || build.HostName is null || build.StateText is null || build.SourceStamps is null
             || build.Changes is null || build.ResponsibleUsers is null || build.Properties is null)
         {
             throw new ArgumentException($"Build of '{build.BuilderName}' has a null HostName, StateText, SourceStamps, Changes, ResponsibleUsers or Properties.", nameof(build));
         }
+    }
 
+    // Inside a write transaction: the builder's next number, read from the database (another process may have used some).
+    private int NextNumber(string builderName, long builderId)
+    {
+        var next = Scalar(_selectNextNumber, builderId);
+        if (next > int.MaxValue)
+        {
+            throw new BuildStoreException($"Builder '{builderName}' has used every build number.");
+        }
+
+        return (int)next;
+    }
+
+    /// <summary>
+    /// Creates several builds in one IMMEDIATE transaction (one commit for a burst of build starts), numbering them in
+    /// list order. All or none: on an exception nothing is stored and the caller may retry them one by one.
+    /// </summary>
+    /// <returns>The numbers, in list order.</returns>
+    public int[] CreateBuilds(IReadOnlyList<StoredBuild> builds)
+    {
+        var numbers = new int[builds.Count];
         try
         {
             using var transaction = Begin();
-            var builderId = GetOrCreateBuilder(build.BuilderName);
-            var next = Scalar(_selectNextNumber, builderId);
-            if (next > int.MaxValue)
+            for (var i = 0; i < builds.Count; i++)
             {
-                throw new BuildStoreException($"Builder '{build.BuilderName}' has used every build number.");
+                var build = builds[i];
+                CheckNewBuild(build);
+                var builderId = GetOrCreateBuilder(build.BuilderName);
+                numbers[i] = NextNumber(build.BuilderName, builderId);
+                UpsertBuild(build, numbers[i], isNew: true);
             }
 
-            var number = (int)next;
-            UpsertBuild(build, number, isNew: true);
             transaction.Commit();
-            return number;
+            return numbers;
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Text;
 using System.Threading.Channels;
 using BuildStatus.Storage.Sqlite;
 using BuildStatus.Storage.Sqlite.Internal;
@@ -165,7 +166,13 @@ internal static class RawSqliteBaseline
     {
         var codec = new LogChunkCodec(compression, CompressionLevel.Fastest);
         var counters = new int[WorkloadText.BuilderCount];
-        var lines = new List<LogLine>(linesPerChunk);
+
+        // A chunk's lines in the form the library's Log hands to the store: UTF-8 text with '\n' after each line and
+        // one channel byte per line (all Stdout, which is 0). The buffers are reused; the codec copies what it keeps.
+        const int LineChars = WorkloadText.LineLength + 1;
+        var chars = new char[linesPerChunk * LineChars];
+        var text = new byte[Encoding.UTF8.GetMaxByteCount(chars.Length)];
+        var channels = new byte[linesPerChunk];
         for (var i = 0; i < builds; i++)
         {
             var builder = WorkloadText.BuilderOf(i);
@@ -175,15 +182,18 @@ internal static class RawSqliteBaseline
             {
                 for (var first = 0; first < WorkloadText.LinesPerLog; first += linesPerChunk)
                 {
-                    lines.Clear();
                     var end = Math.Min(first + linesPerChunk, WorkloadText.LinesPerLog);
-                    for (var j = first; j < end; j++)
+                    var count = end - first;
+                    for (var j = 0; j < count; j++)
                     {
-                        lines.Add(new LogLine(j, LogChannel.Stdout, WorkloadText.Line(i, s, j)));
+                        var line = chars.AsSpan(j * LineChars, LineChars);
+                        WorkloadText.WriteLine(line, i, s, first + j);
+                        line[^1] = '\n';
                     }
 
-                    var (used, content) = codec.Encode(lines);
-                    chunks.Add(new Chunk(s, first, end - 1, end - first, used, content));
+                    var length = Encoding.UTF8.GetBytes(chars.AsSpan(0, count * LineChars), text);
+                    var (used, content) = codec.Encode(text.AsSpan(0, length), channels.AsSpan(0, count));
+                    chunks.Add(new Chunk(s, first, end - 1, count, used, content));
                 }
             }
 

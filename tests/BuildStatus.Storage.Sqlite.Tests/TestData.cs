@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace BuildStatus.Storage.Sqlite.Tests;
@@ -38,22 +39,35 @@ internal static class TestData
     public static StoredLog Log(StepKey step, int number = 1, long lines = 0) =>
         new(new LogKey(step.BuilderName, step.BuildNumber, step.StepNumber, number), "stdio", LogKind.Stdio, false, lines, 0);
 
-    /// <summary>Chunks of <paramref name="chunkLines"/> lines covering lines <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/>.</summary>
+    /// <summary>
+    /// Chunks of <paramref name="chunkLines"/> lines covering lines <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/>,
+    /// built from UTF-8 as Core builds them; line n is on channel n % 3.
+    /// </summary>
     public static List<StoredLogChunk> Chunks(LogKey log, long first, int count, int chunkLines, Func<long, string> text)
     {
         var chunks = new List<StoredLogChunk>();
         for (var start = first; start < first + count; start += chunkLines)
         {
-            var lines = new List<LogLine>();
-            for (var n = start; n < Math.Min(start + chunkLines, first + count); n++)
-            {
-                lines.Add(new LogLine(n, (LogChannel)(n % 3), text(n)));
-            }
-
-            chunks.Add(new StoredLogChunk(log, lines));
+            var end = Math.Min(start + chunkLines, first + count);
+            chunks.Add(Chunk(log, start, Enumerable.Range(0, (int)(end - start)).Select(i => ((LogChannel)((start + i) % 3), text(start + i)))));
         }
 
         return chunks;
+    }
+
+    /// <summary>A chunk starting at line <paramref name="first"/>, built with the UTF-8 constructor (text and a '\n' per line, a channel byte per line).</summary>
+    public static StoredLogChunk Chunk(LogKey log, long first, IEnumerable<(LogChannel Channel, string Text)> lines)
+    {
+        var text = new List<byte>();
+        var channels = new List<byte>();
+        foreach (var (channel, line) in lines)
+        {
+            text.AddRange(Encoding.UTF8.GetBytes(line));
+            text.Add((byte)'\n');
+            channels.Add((byte)channel);
+        }
+
+        return new StoredLogChunk(log, first, text.ToArray(), channels.ToArray());
     }
 
     /// <summary>An 80-character build-log line, repetitive like real compiler output.</summary>

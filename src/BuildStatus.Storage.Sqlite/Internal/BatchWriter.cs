@@ -494,7 +494,7 @@ internal sealed class BatchWriter : IDisposable
 
         var (codec, content) = encoded;
         var last = chunk.LastLine;
-        Execute(_insertChunk, logId, first, last, (long)chunk.Lines.Count, (long)codec, content);
+        Execute(_insertChunk, logId, first, last, (long)chunk.LineCount, (long)codec, content);
         _nextLines[logId] = last + 1;
         return true;
     }

@@ -5,10 +5,14 @@ using System.Text;
 namespace BuildStatus.Storage.Sqlite.Internal;
 
 /// <summary>
-/// Encodes a chunk's lines so any string round-trips verbatim (per line: the channel byte, the UTF-8 length as a
+/// Encodes a chunk's lines so their text round-trips verbatim (per line: the channel byte, the UTF-8 length as a
 /// 7-bit varint, the UTF-8 bytes; line numbers are implicit from the chunk's first line), and compresses the
 /// result when that makes it smaller. Stateless apart from its immutable settings, so safe from any thread.
 /// </summary>
+/// <remarks>
+/// The format is the first schema's, unchanged, so every stored chunk stays readable without a migration. Encoding
+/// copies the bytes of <see cref="StoredLogChunk.Utf8Text"/> and never builds a string; decoding builds one per line.
+/// </remarks>
 internal sealed class LogChunkCodec
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -22,36 +26,25 @@ internal sealed class LogChunkCodec
         _level = level;
     }
 
-    /// <summary>Encodes and (when it helps) compresses <paramref name="lines"/>.</summary>
+    /// <summary>Encodes and (when it helps) compresses the lines of <paramref name="chunk"/>, straight from its UTF-8 text.</summary>
     /// <returns>The codec actually used and the blob.</returns>
-    public (LogCompression Codec, byte[] Content) Encode(IReadOnlyList<LogLine> lines)
+    public (LogCompression Codec, byte[] Content) Encode(StoredLogChunk chunk) => Encode(chunk.Utf8Text.Span, chunk.Channels.Span);
+
+    /// <summary>
+    /// Encodes and (when it helps) compresses lines given as UTF-8, each followed by <c>'\n'</c> (which no line
+    /// contains), with one channel byte per line: the form of <see cref="StoredLogChunk.Utf8Text"/> and
+    /// <see cref="StoredLogChunk.Channels"/>. Not checked here; the chunk's constructor (or the caller) has done so.
+    /// </summary>
+    /// <returns>The codec actually used and the blob.</returns>
+    public (LogCompression Codec, byte[] Content) Encode(ReadOnlySpan<byte> utf8Text, ReadOnlySpan<byte> channels)
     {
-        // Encode into a pooled buffer sized for the worst case (3 UTF-8 bytes per UTF-16 char, a 5-byte varint and
-        // the channel byte per line), so a chunk costs one allocation: the stored blob.
-        var rented = ArrayPool<byte>.Shared.Rent(MaxEncodedSize(lines));
+        // Each line's '\n' becomes its channel byte and a varint of at most 5 bytes is added, so the text's length
+        // plus 5 per line bounds the raw form. One pooled buffer, so a chunk costs one allocation: the stored blob.
+        // (Measured: sizing the blob exactly first and writing into it, to skip the final copy, was slower.)
+        var rented = ArrayPool<byte>.Shared.Rent((int)Math.Min(utf8Text.Length + (5L * channels.Length), Array.MaxLength));
         try
         {
-            var length = 0;
-            foreach (var line in lines)
-            {
-                rented[length++] = (byte)line.Channel;
-                var text = line.Text;
-                if (text.Length * 3 < 0x80)
-                {
-                    // The length fits one varint byte whatever the text: encode in place, in one pass.
-                    var written = StrictUtf8.GetBytes(text, rented.AsSpan(length + 1));
-                    rented[length] = (byte)written;
-                    length += 1 + written;
-                }
-                else
-                {
-                    var byteCount = StrictUtf8.GetByteCount(text);
-                    length += WriteVarint(rented.AsSpan(length), (uint)byteCount);
-                    length += StrictUtf8.GetBytes(text, rented.AsSpan(length));
-                }
-            }
-
-            var raw = rented.AsSpan(0, length);
+            var raw = rented.AsSpan(0, WriteRaw(utf8Text, channels, rented));
             if (_compression != LogCompression.None)
             {
                 var compressed = Compress(_compression, _level, raw);
@@ -67,6 +60,31 @@ internal sealed class LogChunkCodec
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    // Per line: the channel byte, the UTF-8 length as a varint, the UTF-8 bytes (copied, never decoded).
+    private static int WriteRaw(ReadOnlySpan<byte> utf8Text, ReadOnlySpan<byte> channels, Span<byte> destination)
+    {
+        var length = 0;
+        foreach (var channel in channels)
+        {
+            var end = utf8Text.IndexOf((byte)'\n');
+            destination[length++] = channel;
+            if (end < 0x80)
+            {
+                destination[length++] = (byte)end;
+            }
+            else
+            {
+                length += WriteVarint(destination[length..], (uint)end);
+            }
+
+            utf8Text[..end].CopyTo(destination[length..]);
+            length += end;
+            utf8Text = utf8Text[(end + 1)..];
+        }
+
+        return length;
     }
 
     /// <summary>
@@ -94,17 +112,6 @@ internal sealed class LogChunkCodec
         }
     }
 
-    private static int MaxEncodedSize(IReadOnlyList<LogLine> lines)
-    {
-        long size = 0;
-        foreach (var line in lines)
-        {
-            size += 6 + (3L * line.Text.Length);
-        }
-
-        return (int)Math.Min(size, Array.MaxLength);
-    }
-
     /// <summary>
     /// Encodes every chunk of a batch, on all cores when there are several: the store does this before it takes its
     /// write lock, so compression neither holds the lock nor runs in series with the SQL.
@@ -116,12 +123,12 @@ internal sealed class LogChunkCodec
         {
             for (var i = 0; i < encoded.Length; i++)
             {
-                encoded[i] = Encode(chunks[i].Lines);
+                encoded[i] = Encode(chunks[i]);
             }
         }
         else
         {
-            Parallel.For(0, encoded.Length, i => encoded[i] = Encode(chunks[i].Lines));
+            Parallel.For(0, encoded.Length, i => encoded[i] = Encode(chunks[i]));
         }
 
         return encoded;

@@ -154,6 +154,9 @@ public static class Workload
 
         async Task RunBuildsAsync()
         {
+            // One buffer per worker, rewritten for every append as a host reading a pipe would: the library copies the
+            // text before the append's task completes, so no string is made per append or per line.
+            var text = new char[WorkloadText.AppendLength];
             while (true)
             {
                 var i = Interlocked.Increment(ref next);
@@ -171,7 +174,8 @@ public static class Workload
                     var log = step.AddLog("stdio");
                     for (var line = 0; line < WorkloadText.LinesPerLog; line += WorkloadText.LinesPerAppend)
                     {
-                        await log.AppendAsync(LogChannel.Stdout, WorkloadText.AppendText(i, s, line), cancellationToken);
+                        WorkloadText.WriteAppendText(text, i, s, line);
+                        await log.AppendAsync(LogChannel.Stdout, text.AsMemory(), cancellationToken);
                     }
 
                     log.Finish();

@@ -79,17 +79,22 @@ public static class WorkloadText
     public static string Line(int buildIndex, int step, int line) =>
         string.Create(LineLength, (buildIndex, step, line), static (span, s) => WriteLine(span, s.buildIndex, s.step, s.line));
 
-    /// <summary>The text of one append call: lines <paramref name="firstLine"/>.. +20, each ended by '\n'.</summary>
-    public static string AppendText(int buildIndex, int step, int firstLine) =>
-        string.Create(LinesPerAppend * (LineLength + 1), (buildIndex, step, firstLine), static (span, s) =>
+    /// <summary>The length of one append call's text: 20 lines of 80 chars, each ended by '\n'.</summary>
+    public const int AppendLength = LinesPerAppend * (LineLength + 1);
+
+    /// <summary>
+    /// Writes the text of one append call, lines <paramref name="firstLine"/>.. +20 each ended by '\n', into the first
+    /// <see cref="AppendLength"/> chars of <paramref name="destination"/> (a host's reused pipe buffer).
+    /// </summary>
+    public static void WriteAppendText(Span<char> destination, int buildIndex, int step, int firstLine)
+    {
+        for (var i = 0; i < LinesPerAppend; i++)
         {
-            for (var i = 0; i < LinesPerAppend; i++)
-            {
-                var slice = span.Slice(i * (LineLength + 1), LineLength + 1);
-                WriteLine(slice, s.buildIndex, s.step, s.firstLine + i);
-                slice[LineLength] = '\n';
-            }
-        });
+            var slice = destination.Slice(i * (LineLength + 1), LineLength + 1);
+            WriteLine(slice, buildIndex, step, firstLine + i);
+            slice[LineLength] = '\n';
+        }
+    }
 
     /// <summary>UTF-8 bytes of log text per build (lines only, no line ends: what the library counts in ByteCount).</summary>
     public static long LogBytesPerBuild => (long)StepsPerBuild * LinesPerLog * LineLength;

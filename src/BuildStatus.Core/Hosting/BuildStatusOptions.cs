@@ -19,7 +19,8 @@ public sealed class BuildStatusOptions
 
     /// <summary>
     /// Gets or sets the bound, in bytes of log text, of what is queued for storage. Appends wait while it is
-    /// reached. The default is 16 MiB (RAM holds about twice that, as UTF-16 strings); at least 64 KiB.
+    /// reached. The default is 16 MiB; at least 64 KiB. The text waits as UTF-8 in pooled buffers that grow by
+    /// doubling, so RAM holds up to about twice the bound.
     /// </summary>
     public long MaxQueueBytes { get; set; } = 16L * 1024 * 1024;
 

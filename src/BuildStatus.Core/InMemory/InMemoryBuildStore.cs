@@ -61,8 +61,8 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
     /// chunk of a missing log, or a chunk that would leave a gap in its log), in which case nothing was applied.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">A row of the batch is malformed (a <see langword="null"/> element or
-    /// required field, an empty name, a key listed twice, an empty chunk or one whose lines are not numbered
-    /// consecutively).</exception>
+    /// required field, an empty name, a key listed twice; a <see cref="StoredLogChunk"/> checks its own lines when
+    /// it is constructed).</exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> is cancelled.</exception>
     public Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
@@ -139,7 +139,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
                 if (append[i])
                 {
                     var chunk = batch.LogChunks[i];
-                    FindLog(chunk.Log)!.Append([.. chunk.Lines]);
+                    FindLog(chunk.Log)!.Append(chunk);
                 }
             }
         }
@@ -837,16 +837,17 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
     {
         public StoredLog Log { get; set; } = log;
 
-        // Contiguous chunks: chunk i starts where chunk i-1 ends, the first at line 0.
-        public List<LogChunk> Chunks { get; } = [];
+        // Contiguous chunks, kept as given (a StoredLogChunk is immutable UTF-8): chunk i starts where chunk i-1
+        // ends, the first at line 0. Lines are decoded to strings only when read.
+        public List<StoredLogChunk> Chunks { get; } = [];
 
         // The number of lines stored (the next line number to append); not Log.LineCount, which is stored as given.
         public long LineEnd { get; private set; }
 
-        public void Append(LogLine[] lines)
+        public void Append(StoredLogChunk chunk)
         {
-            Chunks.Add(new LogChunk(LineEnd, lines));
-            LineEnd += lines.Length;
+            Chunks.Add(chunk);
+            LineEnd += chunk.LineCount;
         }
 
         public LogLine[] Read(long firstLine, int maxLines)
@@ -872,15 +873,13 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
             var offset = (int)(firstLine - Chunks[lo].FirstLine);
             for (var c = lo; copied < lines.Length; c++, offset = 0)
             {
-                var source = Chunks[c].Lines;
-                var count = Math.Min(source.Length - offset, lines.Length - copied);
-                Array.Copy(source, offset, lines, copied, count);
+                var chunk = Chunks[c];
+                var count = Math.Min(chunk.LineCount - offset, lines.Length - copied);
+                chunk.DecodeLines(offset, lines.AsSpan(copied, count));
                 copied += count;
             }
 
             return lines;
         }
     }
-
-    private readonly record struct LogChunk(long FirstLine, LogLine[] Lines);
 }

@@ -249,6 +249,15 @@ internal sealed class Build : PersistedEntity, IBuild
         }
     }
 
+    // Caller holds Sync. For a change to one of the build's steps; the message is built only when it throws.
+    internal void ThrowIfFinished(string action, string stepName)
+    {
+        if (_finished.Task.IsCompleted)
+        {
+            throw new InvalidOperationException($"Cannot {action} step '{stepName}' of build {Number} of builder '{Owner.Name}': it has finished ({_result}).");
+        }
+    }
+
     // Caller holds Sync.
     internal void OnStepStarted(Step step, DateTimeOffset? stepEta)
     {

@@ -18,9 +18,27 @@ public interface ILog : ILogStatus
     /// <param name="cancellationToken">Abandons the wait for queue space; the text is then not appended.</param>
     /// <returns>A task that completes when the text is accepted (not when it is stored).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
     /// <exception cref="InvalidOperationException">The log has finished.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+#pragma warning disable RS0026 // Two AppendAsync overloads with an optional token, as Stream.WriteAsync has; nothing has shipped, and only a bare null literal is ambiguous.
     ValueTask AppendAsync(LogChannel channel, string text, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends text, which may hold many lines, from memory the caller owns, so a host that reads a pipe into a
+    /// reused <c>char[]</c> appends without making a string. Splits lines as <see cref="AppendAsync(LogChannel, string, CancellationToken)"/> does.
+    /// </summary>
+    /// <param name="channel">The stream the text came from.</param>
+    /// <param name="text">The text. It must stay unchanged until the returned task completes; the log copies it
+    /// before then (at once when the task completes synchronously, as it does while the write queue has room), and
+    /// the caller may reuse the memory afterwards.</param>
+    /// <param name="cancellationToken">Abandons the wait for queue space; the text is then not appended.</param>
+    /// <returns>A task that completes when the text is accepted (not when it is stored).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    ValueTask AppendAsync(LogChannel channel, ReadOnlyMemory<char> text, CancellationToken cancellationToken = default);
+#pragma warning restore RS0026
 
     /// <summary>Appends one whole line. Newlines inside <paramref name="line"/> split it into several lines.</summary>
     /// <param name="channel">The stream the line came from.</param>
@@ -28,6 +46,7 @@ public interface ILog : ILogStatus
     /// <param name="cancellationToken">Abandons the wait for queue space; the line is then not appended.</param>
     /// <returns>A task that completes when the line is accepted.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="line"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
     /// <exception cref="InvalidOperationException">The log has finished.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
     ValueTask AppendLineAsync(LogChannel channel, string line, CancellationToken cancellationToken = default);

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
 using System.Text;
 using BuildStatus.Internal;
 using BuildStatus.Persistence;
@@ -9,32 +9,53 @@ namespace BuildStatus.Process;
 
 /// <summary>
 /// A log of a step. Whole lines go to RAM (counts and a bounded tail), to subscribers, and to a pending
-/// list the writer turns into stored chunks. Mutable state is guarded by the build's lock
+/// buffer the writer turns into stored chunks. Mutable state is guarded by the build's lock
 /// (<see cref="Build.Sync"/>), except the committed counters, which the writer publishes.
 /// </summary>
+/// <remarks>
+/// Lines are held as UTF-8 in pooled <see cref="Utf8LineBuffer"/>s, not as strings: appending allocates nothing per
+/// line unless someone subscribes to <see cref="LogChunk"/> events (or <see cref="Tail"/> is read). A finished log
+/// gives its pooled arrays back once the writer has taken its lines, and keeps its tail in one exact-size array,
+/// since it stays in RAM as long as its build is recent.
+/// </remarks>
 internal sealed class Log : PersistedEntity, ILog
 {
+    // An emptied pending buffer larger than this gives its arrays back, so an open but idle log does not hold
+    // what a burst of output needed (the writer lagging under a slow backend).
+    private const int KeepPendingCapacity = 64 * 1024;
+
     private readonly Step _step;
     private readonly Build _build;
     private readonly HostContext _ctx;
+    private readonly int _tailLines;
 
     // Guarded by _build.Sync.
     private long _lineCount;
     private long _byteCount;
     private bool _finished;
-    private readonly LogLine[] _tail;
-    private int _tailStart;
-    private int _tailCount;
-    private readonly string?[] _partial = new string?[3];
+
+    // The live tail, guarded by _build.Sync: the last _tailLines lines in live numbering while the log is open
+    // (null when LogTailLines is 0); once finished, in _finishedTail: text then channels, as StoredLogChunk holds them.
+    private Utf8LineBuffer? _tail;
+    private byte[]? _finishedTail;
+    private int _finishedTailCount;
+
+    // A trailing piece without '\n' per channel, guarded by _build.Sync; chars, so a surrogate pair split across two
+    // appends is joined before it is encoded.
+    private readonly PartialLine[] _partial = new PartialLine[3];
+
+    // Guarded by _build.Sync: collects the lines of the current append for a LogChunk event while someone listens.
+    private List<LogLine>? _eventLines;
+    private List<LogLine>? _eventScratch;
 
     // Storage side, guarded by _build.Sync. Stored numbering equals live numbering until the log exceeds
     // MaxLogBytes; from then on lines wait in _overflow (bounded by MaxLogTailBytes) for Finish.
-    private List<LogLine> _pending = new(32);
+    // _pending.FirstLine is the stored number of its first line, so _pending.NextLine == _storedLines.
+    private readonly Utf8LineBuffer _pending = new();
     private long _pendingBytes;
     private long _storedLines;
     private long _storedBytes;
-    private Queue<LogLine>? _overflow;
-    private long _overflowBytes;
+    private Utf8LineBuffer? _overflow;
     private long _omittedLines;
     private long _omittedBytes;
 
@@ -57,7 +78,8 @@ internal sealed class Log : PersistedEntity, ILog
         Number = number;
         Name = name;
         Kind = kind;
-        _tail = new LogLine[Math.Max(0, _ctx.Options.LogTailLines)];
+        _tailLines = Math.Max(0, _ctx.Options.LogTailLines);
+        _tail = _tailLines > 0 ? new Utf8LineBuffer() : null;
     }
 
     internal override Lock SyncRoot => _build.Sync;
@@ -109,13 +131,21 @@ internal sealed class Log : PersistedEntity, ILog
         {
             lock (_build.Sync)
             {
-                var copy = new LogLine[_tailCount];
-                for (var i = 0; i < _tailCount; i++)
+                if (_tail is not null)
                 {
-                    copy[i] = _tail[(_tailStart + i) % _tail.Length];
+                    return _tail.ToLines(0, _tail.Count);
                 }
 
-                return copy;
+                if (_finishedTail is not { } packed)
+                {
+                    return [];
+                }
+
+                // The tail of a finished log ends at its last live line.
+                var lines = new LogLine[_finishedTailCount];
+                var textLength = packed.Length - lines.Length;
+                Utf8LineBuffer.Decode(packed.AsSpan(0, textLength), packed.AsSpan(textLength), _lineCount - lines.Length, 0, lines);
+                return lines;
             }
         }
     }
@@ -138,33 +168,53 @@ internal sealed class Log : PersistedEntity, ILog
 
     internal bool CommittedFinished => _committedFinished;
 
+    /// <summary>Gets the bytes of pooled arrays the log holds (its buffers and partial lines); for tests.</summary>
+    internal long PooledBytes
+    {
+        get
+        {
+            lock (_build.Sync)
+            {
+                var bytes = _pending.PooledBytes + (_tail?.PooledBytes ?? 0) + (_overflow?.PooledBytes ?? 0);
+                foreach (var partial in _partial)
+                {
+                    bytes += partial.PooledBytes;
+                }
+
+                return bytes;
+            }
+        }
+    }
+
     public ValueTask AppendAsync(LogChannel channel, string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        CheckChannel(channel);
-        if (_ctx.Pipeline.IsFull)
-        {
-            return AppendSlowAsync(channel, text, split: true, cancellationToken);
-        }
-
-        AppendCore(channel, text, split: true);
-        return ValueTask.CompletedTask;
+        return Append(channel, text.AsMemory(), endsLine: false, cancellationToken);
     }
+
+    public ValueTask AppendAsync(LogChannel channel, ReadOnlyMemory<char> text, CancellationToken cancellationToken = default)
+        => Append(channel, text, endsLine: false, cancellationToken);
 
     public ValueTask AppendLineAsync(LogChannel channel, string line, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(line);
+        return Append(channel, line.AsMemory(), endsLine: true, cancellationToken);
+    }
+
+    private ValueTask Append(LogChannel channel, ReadOnlyMemory<char> text, bool endsLine, CancellationToken cancellationToken)
+    {
         CheckChannel(channel);
         if (_ctx.Pipeline.IsFull)
         {
-            return AppendSlowAsync(channel, line, split: false, cancellationToken);
+            return AppendSlowAsync(channel, text, endsLine, cancellationToken);
         }
 
-        AppendCore(channel, line, split: false);
+        AppendCore(channel, text.Span, endsLine);
         return ValueTask.CompletedTask;
     }
 
-    private async ValueTask AppendSlowAsync(LogChannel channel, string text, bool split, CancellationToken cancellationToken)
+    // The caller's memory must stay unchanged until this completes (ILog.AppendAsync says so); it is copied in AppendCore.
+    private async ValueTask AppendSlowAsync(LogChannel channel, ReadOnlyMemory<char> text, bool endsLine, CancellationToken cancellationToken)
     {
         while (_ctx.Pipeline.IsFull)
         {
@@ -176,7 +226,7 @@ internal sealed class Log : PersistedEntity, ILog
             await _ctx.Pipeline.WaitForSpaceAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        AppendCore(channel, text, split);
+        AppendCore(channel, text.Span, endsLine);
     }
 
     private static void CheckChannel(LogChannel channel)
@@ -187,133 +237,116 @@ internal sealed class Log : PersistedEntity, ILog
         }
     }
 
-    private void AppendCore(LogChannel channel, string text, bool split)
+    // Splits text at '\n' into lines; a trailing piece waits in the channel's partial line, unless endsLine says the
+    // text ends a line (AppendLineAsync: the same as appending text + "\n").
+    private void AppendCore(LogChannel channel, ReadOnlySpan<char> text, bool endsLine)
     {
         lock (_build.Sync)
         {
             ThrowIfFinished();
-            var firstNew = _lineCount;
-            var bytesBefore = _pendingBytes;
-            var c = (int)channel;
-            if (!split)
+            var pendingBytesBefore = _pendingBytes;
+            BeginEvents();
+            ref var partial = ref _partial[(int)channel];
+            while (true)
             {
-                // A whole line. Flush a partial line of this channel first, so order is kept.
-                if (_partial[c] is { } head)
+                var nl = text.IndexOf('\n');
+                if (nl < 0)
                 {
-                    _partial[c] = null;
-                    text = head + text;
+                    break;
                 }
 
-                if (text.AsSpan().IndexOf('\n') < 0)
-                {
-                    AddLine(channel, TrimCr(text));
-                }
-                else
-                {
-                    SplitInto(channel, text + "\n");
-                }
-            }
-            else
-            {
-                SplitInto(channel, text);
+                AddLine(channel, ref partial, text[..nl]);
+                text = text[(nl + 1)..];
             }
 
-            AfterAppend(firstNew, bytesBefore);
+            if (endsLine)
+            {
+                AddLine(channel, ref partial, text);
+            }
+            else if (!text.IsEmpty)
+            {
+                partial.Append(text);
+            }
+
+            AfterAppend(pendingBytesBefore);
         }
     }
 
-    // Caller holds _build.Sync.
-    private void SplitInto(LogChannel channel, string text)
+    // Caller holds _build.Sync. Adds a line that ends here, after what the channel's partial line holds.
+    private void AddLine(LogChannel channel, ref PartialLine partial, ReadOnlySpan<char> end)
     {
-        var c = (int)channel;
-        var span = text.AsSpan();
-        var start = 0;
-        while (true)
+        if (partial.Length == 0)
         {
-            var nl = span[start..].IndexOf('\n');
-            if (nl < 0)
-            {
-                break;
-            }
-
-            var end = start + nl;
-            string line;
-            if (_partial[c] is { } head)
-            {
-                _partial[c] = null;
-                line = string.Concat(head.AsSpan(), span[start..end]);
-            }
-            else if (start == 0 && end == text.Length - 1)
-            {
-                line = text[..end];
-            }
-            else
-            {
-                line = text[start..end];
-            }
-
-            AddLine(channel, TrimCr(line));
-            start = end + 1;
-        }
-
-        if (start < text.Length)
-        {
-            var rest = text[start..];
-            _partial[c] = _partial[c] is { } head ? head + rest : rest;
-        }
-    }
-
-    private static string TrimCr(string line)
-        => line.Length > 0 && line[^1] == '\r' ? line[..^1] : line;
-
-    // Caller holds _build.Sync.
-    private void AddLine(LogChannel channel, string text)
-    {
-        text = Guard.Text(text);
-        var bytes = Encoding.UTF8.GetByteCount(text);
-        var line = new LogLine(_lineCount++, channel, text);
-        _byteCount += bytes;
-
-        if (_tail.Length > 0)
-        {
-            if (_tailCount < _tail.Length)
-            {
-                _tail[(_tailStart + _tailCount) % _tail.Length] = line;
-                _tailCount++;
-            }
-            else
-            {
-                _tail[_tailStart] = line;
-                _tailStart = (_tailStart + 1) % _tail.Length;
-            }
-        }
-
-        var max = _ctx.Options.MaxLogBytes;
-        if (max <= 0 || (_overflow is null && _storedBytes + bytes <= max))
-        {
-            _pending.Add(line.Number == _storedLines ? line : line with { Number = _storedLines });
-            _storedLines++;
-            _storedBytes += bytes;
-            _pendingBytes += bytes;
+            AddLine(channel, TrimCr(end));
             return;
         }
 
-        // Over MaxLogBytes: keep only the last MaxLogTailBytes in RAM until Finish.
-        _overflow ??= new Queue<LogLine>();
-        _overflow.Enqueue(line);
-        _overflowBytes += bytes;
-        while (_overflowBytes > _ctx.Options.MaxLogTailBytes && _overflow.Count > 0)
+        partial.Append(end);
+        AddLine(channel, TrimCr(partial.Text));
+        partial.Clear();
+    }
+
+    private static ReadOnlySpan<char> TrimCr(ReadOnlySpan<char> line)
+        => line.Length > 0 && line[^1] == '\r' ? line[..^1] : line;
+
+    // Caller holds _build.Sync. Encodes the line once, into the pending or the overflow buffer, and copies the bytes to the tail.
+    private void AddLine(LogChannel channel, ReadOnlySpan<char> text)
+    {
+        var bytes = Utf8LineBuffer.GetByteCount(text);
+        var number = _lineCount++;
+        _byteCount += bytes;
+
+        var max = _ctx.Options.MaxLogBytes;
+        var stored = max <= 0 || (_overflow is null && _storedBytes + bytes <= max);
+        ReadOnlySpan<byte> utf8;
+        if (stored)
         {
-            var dropped = _overflow.Dequeue();
-            var droppedBytes = Encoding.UTF8.GetByteCount(dropped.Text);
-            _overflowBytes -= droppedBytes;
-            _omittedLines++;
+            utf8 = _pending.Append(channel, text, bytes);
+            _storedLines++;
+            _storedBytes += bytes;
+            _pendingBytes += bytes;
+        }
+        else
+        {
+            // Over MaxLogBytes: keep only the last MaxLogTailBytes in RAM until Finish (trimmed below).
+            _overflow ??= new Utf8LineBuffer();
+            utf8 = _overflow.Append(channel, text, bytes);
+        }
+
+        if (_tail is not null)
+        {
+            _tail.AppendUtf8(channel, utf8);
+            if (_tail.Count > _tailLines)
+            {
+                _tail.DropFirst(_tail.Count - _tailLines);
+            }
+        }
+
+        _eventLines?.Add(new LogLine(number, channel, Encoding.UTF8.GetString(utf8)));
+
+        if (!stored)
+        {
+            _omittedLines += _overflow!.DropFirstWhileOver(_ctx.Options.MaxLogTailBytes, out var droppedBytes);
             _omittedBytes += droppedBytes;
         }
     }
 
+    // Caller holds _build.Sync. Starts collecting the lines of an append for a LogChunk event, if anyone listens.
+    private void BeginEvents()
+    {
+        if (_ctx.Hub.HasSubscribers)
+        {
+            _eventLines = _eventScratch ??= [];
+            _eventLines.Clear();
+        }
+        else
+        {
+            _eventLines = null;
+        }
+    }
+
     // Caller holds _build.Sync.
-    private void AfterAppend(long firstNew, long pendingBytesBefore)
+    private void AfterAppend(long pendingBytesBefore)
     {
         var added = _pendingBytes - pendingBytesBefore;
         if (added > 0)
@@ -326,24 +359,13 @@ internal sealed class Log : PersistedEntity, ILog
             _ctx.Pipeline.MarkDirty(this);
         }
 
-        if (_lineCount > firstNew && _ctx.Hub.HasSubscribers)
+        if (_eventLines is { } lines)
         {
-            var count = (int)(_lineCount - firstNew);
-            var lines = new LogLine[Math.Min(count, _tailCount)];
-            if (lines.Length == count)
+            _eventLines = null;
+            if (lines.Count > 0)
             {
-                for (var i = 0; i < count; i++)
-                {
-                    lines[i] = _tail[(_tailStart + _tailCount - count + i) % _tail.Length];
-                }
-
-                _ctx.Hub.Publish(new LogChunk(this, lines) { Timestamp = _ctx.Now });
-            }
-            else
-            {
-                // The tail is smaller than the append; the pending list holds the lines unless they overflowed.
-                var fromPending = _pending.Where(l => l.Number >= firstNew).ToArray();
-                _ctx.Hub.Publish(new LogChunk(this, fromPending) { Timestamp = _ctx.Now });
+                _ctx.Hub.Publish(new LogChunk(this, lines.ToArray()) { Timestamp = _ctx.Now });
+                lines.Clear();
             }
         }
     }
@@ -360,43 +382,46 @@ internal sealed class Log : PersistedEntity, ILog
     // Caller holds _build.Sync.
     internal void FinishLocked()
     {
-        var firstNew = _lineCount;
-        var bytesBefore = _pendingBytes;
+        var pendingBytesBefore = _pendingBytes;
+        BeginEvents();
         for (var c = 0; c < _partial.Length; c++)
         {
-            if (_partial[c] is { } rest)
+            ref var partial = ref _partial[c];
+            if (partial.Length > 0)
             {
-                _partial[c] = null;
-                AddLine((LogChannel)c, TrimCr(rest));
+                AddLine((LogChannel)c, TrimCr(partial.Text));
             }
+
+            partial.Release();
         }
 
-        if (_overflow is not null)
+        if (_overflow is { } overflow)
         {
-            var marker = $"[BuildStatus: {_omittedLines} lines ({_omittedBytes} bytes) omitted here: the log exceeded MaxLogBytes ({_ctx.Options.MaxLogBytes} bytes); its last {_overflow.Count} lines follow]";
-            AddStored(new LogLine(0, LogChannel.Header, marker));
-            foreach (var line in _overflow)
-            {
-                AddStored(line);
-            }
-
+            var marker = $"[BuildStatus: {_omittedLines} lines ({_omittedBytes} bytes) omitted here: the log exceeded MaxLogBytes ({_ctx.Options.MaxLogBytes} bytes); its last {overflow.Count} lines follow]";
+            var markerBytes = Utf8LineBuffer.GetByteCount(marker);
+            _pending.Append(LogChannel.Header, marker, markerBytes);
+            _pending.AppendFrom(overflow, 0, overflow.Count);
+            _storedLines += 1 + overflow.Count;
+            _storedBytes += markerBytes + overflow.TextByteCount;
+            _pendingBytes += markerBytes + overflow.TextByteCount;
+            overflow.Release();
             _overflow = null;
-            _overflowBytes = 0;
+        }
+
+        // The tail stops changing: keep it in one exact-size array and give the pooled ones back.
+        if (_tail is { } tail)
+        {
+            _finishedTailCount = tail.Count;
+            _finishedTail = tail.Count > 0 ? tail.CopyOut(0, tail.Count, out _) : null;
+            tail.Release();
+            _tail = null;
         }
 
         _finished = true;
-        AfterAppend(firstNew, bytesBefore);
+        AfterAppend(pendingBytesBefore);
+        _eventScratch = null;
         _ctx.Pipeline.MarkDirty(this);
         _ctx.Publish(this, static (l, t) => new LogFinished(l) { Timestamp = t });
-    }
-
-    // Caller holds _build.Sync.
-    private void AddStored(LogLine line)
-    {
-        var bytes = Encoding.UTF8.GetByteCount(line.Text);
-        _pending.Add(line with { Number = _storedLines++ });
-        _storedBytes += bytes;
-        _pendingBytes += bytes;
     }
 
     // Caller holds _build.Sync.
@@ -408,21 +433,25 @@ internal sealed class Log : PersistedEntity, ILog
         }
     }
 
+    // Called by the writer with _build.Sync held: hands the pending lines to the batch as chunks of at most
+    // LogChunkMaxLines lines and LogChunkMaxBytes bytes (a longer line is a chunk of its own), each chunk backed by
+    // one exact-size array, so the batch never shares the pooled buffer.
     internal override void AppendTo(BatchBuilder batch)
     {
         var key = Key;
-        if (_pending.Count > 0)
+        var count = _pending.Count;
+        if (count > 0)
         {
             var maxLines = Math.Max(1, _ctx.Options.LogChunkMaxLines);
             var maxBytes = Math.Max(1, _ctx.Options.LogChunkMaxBytes);
             var start = 0;
             var bytes = 0L;
-            for (var i = 0; i < _pending.Count; i++)
+            for (var i = 0; i < count; i++)
             {
-                var lineBytes = _pending[i].Text.Length; // UTF-16 length bounds the chunk well enough and costs nothing
+                var lineBytes = _pending.GetLineByteCount(i);
                 if (i > start && (i - start >= maxLines || bytes + lineBytes > maxBytes))
                 {
-                    batch.Chunks.Add(new StoredLogChunk(key, CollectionsMarshal.AsSpan(_pending).Slice(start, i - start).ToArray()));
+                    batch.Chunks.Add(_pending.ToChunk(key, start, i - start));
                     start = i;
                     bytes = 0;
                 }
@@ -430,18 +459,14 @@ internal sealed class Log : PersistedEntity, ILog
                 bytes += lineBytes;
             }
 
-            if (start == 0)
-            {
-                // The whole pending list is one chunk: hand the list itself to the batch (this log never touches it
-                // again) and start a new one sized like it, so a log's lines are neither copied nor regrown.
-                batch.Chunks.Add(new StoredLogChunk(key, _pending));
-                _pending = new List<LogLine>(_finished ? 0 : _pending.Count);
-            }
-            else
-            {
-                batch.Chunks.Add(new StoredLogChunk(key, CollectionsMarshal.AsSpan(_pending)[start..].ToArray()));
-                _pending.Clear();
-            }
+            batch.Chunks.Add(_pending.ToChunk(key, start, count - start));
+            _pending.Clear();
+        }
+
+        if (_finished || _pending.TextCapacity > KeepPendingCapacity)
+        {
+            // Nothing more comes (finished), or a burst left a big buffer behind: give the arrays back.
+            _pending.Release();
         }
 
         batch.LogBytes += _pendingBytes;
@@ -484,4 +509,57 @@ internal sealed class Log : PersistedEntity, ILog
     }
 
     public override string ToString() => $"log '{Name}' of {_step}";
+
+    /// <summary>A channel's trailing piece of text without '\n' yet, in a pooled char array. Guarded by the log's lock.</summary>
+    private struct PartialLine
+    {
+        // A partial line longer than this gives its array back once it is complete, so a rare huge line is not kept.
+        private const int KeepCapacity = 16 * 1024;
+
+        private char[]? _chars;
+
+        public int Length { get; private set; }
+
+        public readonly ReadOnlySpan<char> Text => _chars.AsSpan(0, Length);
+
+        public readonly long PooledBytes => (_chars?.Length ?? 0) * (long)sizeof(char);
+
+        public void Append(ReadOnlySpan<char> text)
+        {
+            if (_chars is null || _chars.Length - Length < text.Length)
+            {
+                var need = (long)Length + text.Length;
+                var larger = ArrayPool<char>.Shared.Rent((int)Math.Min(Math.Max(256, need * 2), Array.MaxLength));
+                Text.CopyTo(larger);
+                if (_chars is not null)
+                {
+                    ArrayPool<char>.Shared.Return(_chars);
+                }
+
+                _chars = larger;
+            }
+
+            text.CopyTo(_chars.AsSpan(Length));
+            Length += text.Length;
+        }
+
+        public void Clear()
+        {
+            Length = 0;
+            if (_chars is { Length: > KeepCapacity })
+            {
+                Release();
+            }
+        }
+
+        public void Release()
+        {
+            Length = 0;
+            if (_chars is not null)
+            {
+                ArrayPool<char>.Shared.Return(_chars);
+                _chars = null;
+            }
+        }
+    }
 }

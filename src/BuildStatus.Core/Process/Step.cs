@@ -149,7 +149,7 @@ internal sealed class Step : PersistedEntity, IStep
         var expected = _build.Owner.ExpectedStepDuration(Name);
         lock (_build.Sync)
         {
-            _build.ThrowIfFinished($"start step '{Name}' of");
+            _build.ThrowIfFinished("start", Name);
             if (_startedAt is not null)
             {
                 throw new InvalidOperationException($"Step '{Name}' of {_build} has already started.");
@@ -211,7 +211,7 @@ internal sealed class Step : PersistedEntity, IStep
         var link = new StepUrl(Guard.Text(name), Guard.Text(url));
         lock (_build.Sync)
         {
-            _build.ThrowIfFinished($"add a link to step '{Name}' of");
+            _build.ThrowIfFinished("add a link to", Name);
             Volatile.Write(ref _urls, [.. _urls, link]);
             Changed();
         }
@@ -228,7 +228,7 @@ internal sealed class Step : PersistedEntity, IStep
         name = Guard.Text(name);
         lock (_build.Sync)
         {
-            _build.ThrowIfFinished($"set a statistic of step '{Name}' of");
+            _build.ThrowIfFinished("set a statistic of", Name);
             var copy = new Dictionary<string, double>(_statistics, StringComparer.Ordinal) { [name] = value };
             Volatile.Write(ref _statistics, copy.AsReadOnly());
             Changed();
@@ -292,7 +292,7 @@ internal sealed class Step : PersistedEntity, IStep
     // Caller holds _build.Sync.
     private void ThrowIfFinished(string action)
     {
-        _build.ThrowIfFinished($"{action} step '{Name}' of");
+        _build.ThrowIfFinished(action, Name);
         if (_finishedAt is not null)
         {
             throw new InvalidOperationException($"Cannot {action} step '{Name}' of {_build}: the step has finished ({_result}).");

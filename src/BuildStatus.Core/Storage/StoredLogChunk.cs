@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using BuildStatus.Internal;
 
 namespace BuildStatus.Storage;
 
@@ -50,13 +52,26 @@ public sealed class StoredLogChunk
         for (var i = 0; i < lines.Count; i++)
         {
             var line = lines[i];
-            if (line.Number != first + i || line.Text is null || line.Text.Contains('\n', StringComparison.Ordinal) || (uint)line.Channel > (uint)LogChannel.Header)
+            if (line.Number != first + i)
             {
                 throw new ArgumentException(
-                    string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"A chunk of log {log} has line {line.Number} at position {i} after first line {first}, null text, a '\\n' in its text, or an undefined channel; lines must be consecutive, with text and no '\\n'."),
+                    string.Create(CultureInfo.InvariantCulture, $"A chunk of log {log} has line {line.Number} at position {i}; lines must be numbered consecutively from the first, {first}, so it must be {first + i}."),
                     nameof(lines));
+            }
+
+            if (line.Text is null)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Line {line.Number} of a chunk of log {log} has null text; a line has text, empty if need be."), nameof(lines));
+            }
+
+            if (line.Text.Contains('\n', StringComparison.Ordinal))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Line {line.Number} of a chunk of log {log} contains '\\n'; a line never does (split the text into lines first)."), nameof(lines));
+            }
+
+            if ((uint)line.Channel > (uint)LogChannel.Header)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Line {line.Number} of a chunk of log {log} has channel {(int)line.Channel}, which is not a defined LogChannel value."), nameof(lines));
             }
 
             size += Lenient.GetByteCount(line.Text);
@@ -99,10 +114,18 @@ public sealed class StoredLogChunk
             throw new ArgumentException($"A chunk of log {log} needs at least one line.", nameof(channels));
         }
 
-        if (text.IsEmpty || text[^1] != (byte)'\n' || text.Count((byte)'\n') != channels.Length)
+        if (text.IsEmpty || text[^1] != (byte)'\n')
         {
             throw new ArgumentException(
-                string.Create(CultureInfo.InvariantCulture, $"The text of a chunk of log {log} must be {channels.Length} lines, each followed by '\\n'."),
+                string.Create(CultureInfo.InvariantCulture, $"The text of a chunk of log {log} must be {channels.Length} lines, each followed by '\\n', but it does not end with '\\n'."),
+                nameof(utf8Text));
+        }
+
+        var newlines = text.Count((byte)'\n');
+        if (newlines != channels.Length)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"The text of a chunk of log {log} has {newlines} '\\n' (one after each line), but {channels.Length} channels were given; there must be one channel byte per line."),
                 nameof(utf8Text));
         }
 
@@ -111,9 +134,12 @@ public sealed class StoredLogChunk
             throw new ArgumentException($"The text of a chunk of log {log} is not valid UTF-8.", nameof(utf8Text));
         }
 
-        if (channels.Span.IndexOfAnyExceptInRange((byte)0, (byte)LogChannel.Header) >= 0)
+        var undefined = channels.Span.IndexOfAnyExceptInRange((byte)0, (byte)LogChannel.Header);
+        if (undefined >= 0)
         {
-            throw new ArgumentException($"A chunk of log {log} has an undefined channel.", nameof(channels));
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"Line {firstLine + undefined} of a chunk of log {log} has channel {channels.Span[undefined]}, which is not a defined LogChannel value."),
+                nameof(channels));
         }
 
         Log = log;
@@ -172,18 +198,29 @@ public sealed class StoredLogChunk
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"lines {FirstLine}-{LastLine} of log {Log}");
 
+    /// <summary>Decodes lines without keeping them (a store that holds chunks reads a range this way).</summary>
+    /// <param name="index">The position of the first line (0 is <see cref="FirstLine"/>).</param>
+    /// <param name="destination">Receives the lines; its length is how many.</param>
+    internal void DecodeLines(int index, Span<LogLine> destination)
+    {
+        Debug.Assert(index >= 0 && index + destination.Length <= LineCount, "The range lies within the chunk.");
+        if (_lines is { } decoded)
+        {
+            for (var i = 0; i < destination.Length; i++)
+            {
+                destination[i] = decoded[index + i];
+            }
+
+            return;
+        }
+
+        Utf8LineBuffer.Decode(_text.Span, _channels.Span, FirstLine, index, destination);
+    }
+
     private LogLine[] Decode()
     {
         var lines = new LogLine[LineCount];
-        var text = _text.Span;
-        var channels = _channels.Span;
-        for (var i = 0; i < lines.Length; i++)
-        {
-            var end = text.IndexOf((byte)'\n');
-            lines[i] = new LogLine(FirstLine + i, (LogChannel)channels[i], Lenient.GetString(text[..end]));
-            text = text[(end + 1)..];
-        }
-
+        Utf8LineBuffer.Decode(_text.Span, _channels.Span, FirstLine, 0, lines);
         return lines;
     }
 }

@@ -41,15 +41,14 @@ public sealed class InMemoryBuildStoreTests
     }
 
     [Test]
-    public async Task ApplyAsync_ChunkNotNumberedConsecutively_ThrowsArgumentException()
+    public void StoredLogChunk_NotNumberedConsecutively_ThrowsBeforeAnyStoreSeesIt()
     {
-        await using var store = new InMemoryBuildStore();
         var log = new LogKey("linux", 1, 1, 1);
-        var chunk = new StoredLogChunk(log, [new LogLine(0, LogChannel.Stdout, "a"), new LogLine(2, LogChannel.Stdout, "b")]);
 
-        var exception = Assert.ThrowsAsync<ArgumentException>(async () => await store.ApplyAsync(new WriteBatch { LogChunks = [chunk] }));
+        var exception = Assert.Throws<ArgumentException>(() => new StoredLogChunk(log, [new LogLine(0, LogChannel.Stdout, "a"), new LogLine(2, LogChannel.Stdout, "b")]));
 
-        Assert.That(exception!.ParamName, Is.EqualTo("batch"));
+        Assert.That(exception!.ParamName, Is.EqualTo("lines"));
+        Assert.That(exception.Message, Does.Contain("line 2 at position 1").And.Contain("consecutively"));
     }
 
     [Test]

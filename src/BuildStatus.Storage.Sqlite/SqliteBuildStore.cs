@@ -42,6 +42,9 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
     private readonly Lock _createLock = new();
     private List<CreateRequest> _createQueue = [];
 
+    // Encoded chunks of batches given to PrepareAsync, until ApplyAsync takes them. Thread-safe; entries go with their batch.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<WriteBatch, (LogCompression Codec, byte[] Content)[]> _prepared = new();
+
     // Set (under the writer lock) once the schema is known to be current; read without the lock as a fast path.
     private volatile bool _initialized;
 
@@ -98,7 +101,10 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
         // Check and encode before taking the write lock: a malformed batch never holds it, and compression runs
         // on all cores while another call (a build start, a read) may use the connection.
         WriteBatch.Validate(batch);
-        var encoded = _codec.EncodeAll(batch.LogChunks);
+        var encoded = _prepared.TryGetValue(batch, out var ready) && ready.Length == batch.LogChunks.Count
+            ? ready
+            : _codec.EncodeAll(batch.LogChunks);
+        _prepared.Remove(batch);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -110,6 +116,25 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Encodes and compresses the batch's log chunks (on all cores) and keeps the result for the
+    /// <see cref="ApplyAsync"/> call with the same batch instance, so compression overlaps the previous batch's
+    /// transaction instead of following it.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
+    public Task PrepareAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (batch.LogChunks is { Count: > 0 } chunks)
+        {
+            _prepared.AddOrUpdate(batch, _codec.EncodeAll(chunks));
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>

@@ -34,6 +34,9 @@ public abstract class DelegatingBuildStore : IBuildStore
     public virtual Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Inner.ApplyAsync(batch, cancellationToken);
 
     /// <inheritdoc/>
+    public virtual Task PrepareAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Inner.PrepareAsync(batch, cancellationToken);
+
+    /// <inheritdoc/>
     public virtual Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default) => Inner.CreateBuildAsync(build, cancellationToken);
 
     /// <inheritdoc/>

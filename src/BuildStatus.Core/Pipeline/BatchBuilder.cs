@@ -23,8 +23,8 @@ internal sealed class BatchBuilder
 
     public List<StoredLogChunk> Chunks { get; } = [];
 
-    /// <summary>Gets the entities whose snapshots are in the batch, for <see cref="PersistedEntity.OnCommitted"/>.</summary>
-    public List<PersistedEntity> Entities { get; } = [];
+    /// <summary>Gets the entities whose snapshots are in the batch, each with the row it added, for <see cref="PersistedEntity.OnCommitted"/>.</summary>
+    public List<(PersistedEntity Entity, object? Snapshot)> Entities { get; } = [];
 
     /// <summary>Gets or sets the bytes of log text in the batch (released from the queue bound on commit).</summary>
     public long LogBytes { get; set; }
@@ -35,7 +35,7 @@ internal sealed class BatchBuilder
     {
         if (_entities.Add(entity))
         {
-            Entities.Add(entity);
+            Entities.Add((entity, null));
         }
     }
 
@@ -45,11 +45,32 @@ internal sealed class BatchBuilder
 
     public void Add(PersistedEntity entity, StoredWorker row) => Workers.Add(row);
 
-    public void Add(PersistedEntity entity, StoredBuild row) => Builds.Add(row);
+    public void Add(PersistedEntity entity, StoredBuild row)
+    {
+        Builds.Add(row);
+        SetSnapshot(entity, row);
+    }
 
-    public void Add(PersistedEntity entity, StoredStep row) => Steps.Add(row);
+    public void Add(PersistedEntity entity, StoredStep row)
+    {
+        Steps.Add(row);
+        SetSnapshot(entity, row);
+    }
 
-    public void Add(PersistedEntity entity, StoredLog row) => Logs.Add(row);
+    public void Add(PersistedEntity entity, StoredLog row)
+    {
+        Logs.Add(row);
+        SetSnapshot(entity, row);
+    }
+
+    // An entity adds its row right after the writer added the entity (in AppendTo), so it is the last one listed.
+    private void SetSnapshot(PersistedEntity entity, object row)
+    {
+        if (Entities.Count > 0 && ReferenceEquals(Entities[^1].Entity, entity))
+        {
+            Entities[^1] = (entity, row);
+        }
+    }
 
     public WriteBatch ToBatch() => new()
     {

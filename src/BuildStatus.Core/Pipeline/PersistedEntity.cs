@@ -20,8 +20,12 @@ internal abstract class PersistedEntity
     /// <param name="batch">The batch being built.</param>
     internal abstract void AppendTo(BatchBuilder batch);
 
-    /// <summary>Called by the writer, without locks, after the batch holding the last snapshot committed.</summary>
-    internal virtual void OnCommitted()
+    /// <summary>Called by the writer, without locks, after a batch holding a snapshot of this entity committed.</summary>
+    /// <param name="snapshot">The row this entity added to that batch (a <see cref="Storage.StoredBuild"/>,
+    /// <see cref="Storage.StoredStep"/> or <see cref="Storage.StoredLog"/>), or <see langword="null"/> for entities
+    /// that add other rows. The writer may already hold a newer snapshot in its next batch, so entities must not
+    /// keep "the last snapshot" in a field.</param>
+    internal virtual void OnCommitted(object? snapshot)
     {
     }
 }

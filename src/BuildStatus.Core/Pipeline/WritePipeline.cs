@@ -239,70 +239,137 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private async Task RunAsync()
     {
         var token = _abort.Token;
+
+        // A batch taken while the previous one was being applied, already handed to IBuildStore.PrepareAsync.
+        TakenBatch? next = null;
         while (true)
         {
-            if (QueueLength == 0)
+            TakenBatch current;
+            if (next is not null)
             {
-                if (_stopping)
+                current = next;
+                next = null;
+            }
+            else
+            {
+                if (QueueLength == 0)
                 {
-                    return;
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    await _signal.WaitAsync(token).ConfigureAwait(false);
+                    Volatile.Write(ref _signalled, 0);
+                    continue;
                 }
 
-                await _signal.WaitAsync(token).ConfigureAwait(false);
-                Volatile.Write(ref _signalled, 0);
-                continue;
-            }
-
-            BatchBuilder batch;
-            long lastSeq;
-            try
-            {
-                batch = TakeBatch(out lastSeq);
-            }
-            catch (Exception ex)
-            {
-                // A snapshot threw: a defect, not a storage failure. Keep the writer alive, report it, and let
-                // the entities be snapshotted again on the next round.
-                Log.SnapshotFailed(_logger, ex);
-                LastError = ex;
-                _state = WriterState.Failed;
-                lock (_waitLock)
+                if (!TryTakeBatch(Volatile.Read(ref _committedSeq), prepare: false, token, out current!))
                 {
-                    _failure = ex;
-                    FaultWaiters(ex);
+                    await Task.Delay(_options.RetryMaxDelay, _time, token).ConfigureAwait(false);
+                    continue;
                 }
-
-                await Task.Delay(_options.RetryMaxDelay, _time, token).ConfigureAwait(false);
-                continue;
             }
 
-            _inFlightEntities = batch.Entities.Count;
-            var committed = true;
-            if (batch.Count > 0 || batch.Entities.Count > 0)
+            _inFlightEntities = current.Builder.Entities.Count;
+            var commit = current.Builder.Count > 0 || current.Builder.Entities.Count > 0
+                ? CommitWithRetriesAsync(current, token)
+                : Task.FromResult(true);
+
+            // While this batch is applied, take the next one as soon as something is queued and let the store
+            // prepare it (compress its logs, say) on another thread, so that work overlaps this batch's I/O instead
+            // of following it. The next batch is applied only after this one completes, so the order of writes is
+            // unchanged. The commit's completion wakes this wait like a queued change does.
+            if (!commit.IsCompleted && !_stopping)
             {
-                committed = await CommitWithRetriesAsync(batch, token).ConfigureAwait(false);
+                _ = commit.ContinueWith(static (_, state) => ((WritePipeline)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                while (!commit.IsCompleted)
+                {
+                    if (QueueLength > 0)
+                    {
+                        if (TryTakeBatch(current.LastSeq, prepare: true, token, out var taken))
+                        {
+                            next = taken;
+                            _inFlightEntities = current.Builder.Entities.Count + taken.Builder.Entities.Count;
+                        }
+
+                        break;
+                    }
+
+                    await _signal.WaitAsync(token).ConfigureAwait(false);
+                    Volatile.Write(ref _signalled, 0);
+                }
             }
 
-            _inFlightEntities = 0;
+            var committed = await commit.ConfigureAwait(false);
+            _inFlightEntities = next?.Builder.Entities.Count ?? 0;
 
             if (committed)
             {
-                foreach (var entity in batch.Entities)
+                foreach (var (entity, snapshot) in current.Builder.Entities)
                 {
-                    entity.OnCommitted();
+                    entity.OnCommitted(snapshot);
                 }
             }
             else
             {
-                FaultWaitersUpTo(lastSeq, LastError!);
+                FaultWaitersUpTo(current.LastSeq, LastError!);
             }
 
-            var remaining = Interlocked.Add(ref _pendingBytes, -batch.LogBytes);
-            Volatile.Write(ref _committedSeq, lastSeq);
+            var remaining = Interlocked.Add(ref _pendingBytes, -current.Builder.LogBytes);
+            Volatile.Write(ref _committedSeq, current.LastSeq);
             ReleaseSpace(remaining);
-            CompleteWaiters(lastSeq);
+            CompleteWaiters(current.LastSeq);
         }
     }
+
+    /// <summary>Takes the next batch; on a snapshot defect, reports it and returns <see langword="false"/>.</summary>
+    private bool TryTakeBatch(long floorSeq, bool prepare, CancellationToken token, out TakenBatch taken)
+    {
+        try
+        {
+            var builder = TakeBatch(floorSeq, out var lastSeq);
+            var batch = builder.ToBatch();
+            var prepared = prepare && !batch.IsEmpty ? PrepareAsync(batch, token) : Task.CompletedTask;
+            taken = new TakenBatch(builder, batch, lastSeq, prepared);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // A snapshot threw: a defect, not a storage failure. Keep the writer alive, report it, and let
+            // the entities be snapshotted again on the next round.
+            Log.SnapshotFailed(_logger, ex);
+            LastError = ex;
+            _state = WriterState.Failed;
+            lock (_waitLock)
+            {
+                _failure = ex;
+                FaultWaiters(ex);
+            }
+
+            taken = null!;
+            return false;
+        }
+    }
+
+    // Runs the store's preparation on a pool thread; its failure only means ApplyAsync does that work itself.
+    private Task PrepareAsync(WriteBatch batch, CancellationToken token)
+        => Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await _store.PrepareAsync(batch, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    Log.PrepareFailed(_logger, ex);
+                }
+            },
+            CancellationToken.None);
+
+    /// <summary>A batch the writer has taken: its snapshots, the batch the store sees, the sequence it covers, and its preparation.</summary>
+    private sealed record TakenBatch(BatchBuilder Builder, WriteBatch Batch, long LastSeq, Task Prepared);
 
     private void Signal()
     {
@@ -312,10 +379,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
     }
 
-    private BatchBuilder TakeBatch(out long lastSeq)
+    private BatchBuilder TakeBatch(long floorSeq, out long lastSeq)
     {
         var batch = new BatchBuilder();
-        lastSeq = Volatile.Read(ref _committedSeq);
+        lastSeq = floorSeq;
         while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
         {
             (PersistedEntity Entity, long Seq) item;
@@ -356,9 +423,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     /// <summary>Commits a batch, retrying with backoff.</summary>
     /// <returns><see langword="true"/> when committed; <see langword="false"/> when the backend rejected the batch as
     /// malformed (<see cref="ArgumentException"/>) on every attempt, so it was dropped.</returns>
-    private async Task<bool> CommitWithRetriesAsync(BatchBuilder builder, CancellationToken token)
+    private async Task<bool> CommitWithRetriesAsync(TakenBatch taken, CancellationToken token)
     {
-        var batch = builder.ToBatch();
+        var batch = taken.Batch;
+        await taken.Prepared.ConfigureAwait(false);
         var attempt = 0;
         while (true)
         {
@@ -570,6 +638,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
         [LoggerMessage(7, LogLevel.Critical, "The storage backend rejected a batch of {Count} writes as invalid {Attempts} times; it was dropped so later writes are not blocked. This is a defect: please report it.")]
         public static partial void BatchRejected(ILogger logger, Exception exception, int count, int attempts);
+
+        [LoggerMessage(8, LogLevel.Warning, "The storage backend failed to prepare a batch ahead of time; it will do that work when the batch is applied.")]
+        public static partial void PrepareFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(5, LogLevel.Critical, "Taking a snapshot for storage failed; the writer keeps running and tries again.")]
         public static partial void SnapshotFailed(ILogger logger, Exception exception);

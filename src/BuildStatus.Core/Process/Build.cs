@@ -29,8 +29,7 @@ internal sealed class Build : PersistedEntity, IBuild
     private DateTimeOffset? _eta;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Written by the writer only: the snapshot in flight, then the committed one.
-    private StoredBuild? _snapshot;
+    // Written by the writer only (OnCommitted), read anywhere: the last committed row.
     private volatile StoredBuild _committed;
 
     public Build(HostContext ctx, Builder builder, StoredBuild initial)
@@ -286,15 +285,14 @@ internal sealed class Build : PersistedEntity, IBuild
             StateText = _stateText,
             Result = _result,
         };
-        _snapshot = snapshot;
         batch.Add(this, snapshot);
     }
 
-    internal override void OnCommitted()
+    internal override void OnCommitted(object? snapshot)
     {
-        if (_snapshot is not null)
+        if (snapshot is StoredBuild committed)
         {
-            _committed = _snapshot;
+            _committed = committed;
         }
     }
 

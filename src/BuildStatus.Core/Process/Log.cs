@@ -59,11 +59,9 @@ internal sealed class Log : PersistedEntity, ILog
     private long _omittedLines;
     private long _omittedBytes;
 
-    // Written by the writer: the snapshot in flight, then what is committed.
-    private long _snapshotLines;
-    private long _snapshotBytes;
-    private bool _snapshotFinished;
+    // Written by the writer only (OnCommitted), read anywhere (Interlocked / volatile): what is committed.
     private long _committedLines;
+    private long _committedBytes;
     private volatile bool _committedFinished;
 
     // Guards _committedChanged: completed and replaced each time a commit adds lines or finishes the log.
@@ -155,7 +153,7 @@ internal sealed class Log : PersistedEntity, ILog
         get
         {
             var committed = Interlocked.Read(ref _committedLines);
-            return new PersistentLog(new StoredLog(Key, Name, Kind, _committedFinished, committed, Interlocked.Read(ref _snapshotBytes)), _ctx);
+            return new PersistentLog(new StoredLog(Key, Name, Kind, _committedFinished, committed, Interlocked.Read(ref _committedBytes)), _ctx);
         }
     }
 
@@ -471,16 +469,19 @@ internal sealed class Log : PersistedEntity, ILog
 
         batch.LogBytes += _pendingBytes;
         _pendingBytes = 0;
-        _snapshotLines = _storedLines;
-        Interlocked.Exchange(ref _snapshotBytes, _storedBytes);
-        _snapshotFinished = _finished;
         batch.Add(this, new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes));
     }
 
-    internal override void OnCommitted()
+    internal override void OnCommitted(object? snapshot)
     {
-        Interlocked.Exchange(ref _committedLines, _snapshotLines);
-        _committedFinished = _snapshotFinished;
+        if (snapshot is not StoredLog committed)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _committedBytes, committed.ByteCount);
+        Interlocked.Exchange(ref _committedLines, committed.LineCount);
+        _committedFinished = committed.IsFinished;
         TaskCompletionSource changed;
         lock (_commitLock)
         {

@@ -22,8 +22,7 @@ internal sealed class Step : PersistedEntity, IStep
     private bool _hidden;
     private DateTimeOffset? _eta;
 
-    // Writer only.
-    private StoredStep? _snapshot;
+    // Written by the writer only (OnCommitted), read anywhere: the last committed row.
     private volatile StoredStep? _committed;
 
     public Step(Build build, int number, string name)
@@ -312,11 +311,16 @@ internal sealed class Step : PersistedEntity, IStep
 
     internal override void AppendTo(BatchBuilder batch)
     {
-        _snapshot = Snapshot();
-        batch.Add(this, _snapshot);
+        batch.Add(this, Snapshot());
     }
 
-    internal override void OnCommitted() => _committed = _snapshot;
+    internal override void OnCommitted(object? snapshot)
+    {
+        if (snapshot is StoredStep committed)
+        {
+            _committed = committed;
+        }
+    }
 
     public override string ToString() => $"step '{Name}' of {_build}";
 }

@@ -46,6 +46,25 @@ public interface IBuildStore : IAsyncDisposable
     Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Optionally does the CPU work of a coming <see cref="ApplyAsync"/> call ahead of time, with no write: for
+    /// example, compressing the batch's log chunks. Core calls it on a pool thread for the next batch while the
+    /// previous batch is still being applied, then calls <see cref="ApplyAsync"/> with the same
+    /// <see cref="WriteBatch"/> instance once the previous call has completed, so the work overlaps I/O. The
+    /// default does nothing.
+    /// </summary>
+    /// <remarks>
+    /// It must not change stored state, and may run concurrently with any other member, including
+    /// <see cref="ApplyAsync"/> for the previous batch. Core waits for it to finish before applying that batch; if
+    /// it throws, Core logs a warning and applies the batch anyway, so <see cref="ApplyAsync"/> must work whether or
+    /// not the batch was prepared (a store typically keeps the prepared work keyed by the batch instance and drops it
+    /// when the batch is applied).
+    /// </remarks>
+    /// <param name="batch">The batch that will be applied next.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
+    /// <returns>A task that completes when the preparation is done.</returns>
+    Task PrepareAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>
     /// Allocates the next build number of <see cref="StoredBuild.BuilderName"/> and inserts the build with it, in
     /// one transaction. Numbers start at 1, are unique per builder even when several hosts share the store, and
     /// are greater than every number stored for that builder and every number allocated for it before (a number

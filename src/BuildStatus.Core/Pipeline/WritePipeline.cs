@@ -285,7 +285,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 _ = commit.ContinueWith(static (_, state) => ((WritePipeline)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 while (!commit.IsCompleted)
                 {
-                    if (QueueLength > 0)
+                    // Worth preparing only once enough log text waits: taking every single change at once would
+                    // cut the stream into many tiny batches, each with its own transaction.
+                    if (QueueLength > 0 && PendingBytes - current.Builder.LogBytes >= PrepareAheadBytes)
                     {
                         if (TryTakeBatch(current.LastSeq, prepare: true, token, out var taken))
                         {
@@ -367,6 +369,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 }
             },
             CancellationToken.None);
+
+    /// <summary>How much queued log text makes the writer take the next batch early, to prepare it during a commit.</summary>
+    private const long PrepareAheadBytes = 256 * 1024;
 
     /// <summary>A batch the writer has taken: its snapshots, the batch the store sees, the sequence it covers, and its preparation.</summary>
     private sealed record TakenBatch(BatchBuilder Builder, WriteBatch Batch, long LastSeq, Task Prepared);

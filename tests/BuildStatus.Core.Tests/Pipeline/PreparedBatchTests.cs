@@ -15,6 +15,10 @@ public sealed class PreparedBatchTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
+    // The writer takes a batch early only once 256 KiB of log text wait; this block is 300 KB.
+    private const int BlockLines = 3000;
+    private static readonly string Block = string.Concat(Enumerable.Range(0, BlockLines).Select(i => $"{i:D6} {new string('x', 92)}\n"));
+
     [Test]
     public async Task ApplyInProgress_NextBatchIsPreparedMeanwhile_ThenAppliedInOrder()
     {
@@ -29,7 +33,7 @@ public sealed class PreparedBatchTests
         await store.WaitForStalledApplyAsync().WaitAsync(Limit);
 
         // The writer is stuck applying the first batch; the next change is taken and prepared meanwhile.
-        await log.AppendAsync(LogChannel.Stdout, "second\n");
+        await log.AppendAsync(LogChannel.Stdout, Block);
         await store.WaitForPreparedAsync(1).WaitAsync(Limit);
         Assert.That(store.Applied, Has.Count.EqualTo(appliedBefore), "nothing has completed while the first batch is stalled");
 
@@ -42,7 +46,7 @@ public sealed class PreparedBatchTests
         var lines = await log.Persistent.ReadLinesAsync().WaitAsync(Limit);
         Assert.Multiple(() =>
         {
-            Assert.That(lines.Select(l => l.Text), Is.EqualTo(new[] { "first", "second" }));
+            Assert.That(lines.Select(l => l.Text), Is.EqualTo(Block.Split('\n')[..BlockLines].Prepend("first")));
             Assert.That(store.Prepared[0], Is.SameAs(store.Applied[appliedBefore + 1]), "the prepared batch is the one applied right after the stalled one");
             Assert.That(store.ChunkFirstLines, Is.Ordered, "chunks reach the store in line order");
         });
@@ -59,7 +63,7 @@ public sealed class PreparedBatchTests
         store.Stall();
         await log.AppendAsync(LogChannel.Stdout, "one\n");
         await store.WaitForStalledApplyAsync().WaitAsync(Limit);
-        await log.AppendAsync(LogChannel.Stdout, "two\nthree\n");
+        await log.AppendAsync(LogChannel.Stdout, Block);
         step.SetStateText("still going");
         await store.WaitForPreparedAsync(1).WaitAsync(Limit);
 
@@ -79,8 +83,8 @@ public sealed class PreparedBatchTests
         await t.Host.FlushAsync().WaitAsync(Limit);
         Assert.Multiple(() =>
         {
-            Assert.That(log.Persistent.LineCount, Is.EqualTo(3));
-            Assert.That(log.Persistent.ByteCount, Is.EqualTo(11));
+            Assert.That(log.Persistent.LineCount, Is.EqualTo(1 + BlockLines));
+            Assert.That(log.Persistent.ByteCount, Is.EqualTo(3 + (BlockLines * 99)));
             Assert.That(step.Persistent.StateText, Is.EqualTo("still going"));
         });
     }
@@ -96,7 +100,7 @@ public sealed class PreparedBatchTests
         store.Stall();
         await log.AppendAsync(LogChannel.Stdout, "a\n");
         await store.WaitForStalledApplyAsync().WaitAsync(Limit);
-        await log.AppendAsync(LogChannel.Stdout, "b\n");
+        await log.AppendAsync(LogChannel.Stdout, Block);
         await store.WaitForPreparedAsync(1).WaitAsync(Limit);
         store.Release();
         log.Finish();
@@ -104,7 +108,7 @@ public sealed class PreparedBatchTests
         await build.FinishAsync().WaitAsync(Limit);
 
         var lines = await log.Persistent.ReadLinesAsync().WaitAsync(Limit);
-        Assert.That(lines.Select(l => l.Text), Is.EqualTo(new[] { "a", "b" }));
+        Assert.That(lines.Select(l => l.Text), Is.EqualTo(Block.Split('\n')[..BlockLines].Prepend("a")));
     }
 
     /// <summary>Records prepared and applied batches; applies can be stalled one at a time.</summary>

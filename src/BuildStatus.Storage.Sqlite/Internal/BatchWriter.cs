@@ -17,6 +17,9 @@ internal sealed class BatchWriter : IDisposable
 {
     private const string BatchParameter = "batch";
 
+    /// <summary>How many parameters the build commands share (see <see cref="BindBuild"/>).</summary>
+    private const int BuildColumns = 11;
+
     private readonly SqliteConnection _connection;
     private readonly LogChunkCodec _codec;
     private readonly List<SqliteCommand> _commands = [];
@@ -26,14 +29,20 @@ internal sealed class BatchWriter : IDisposable
     private readonly SqliteCommand _upsertBuilder;
     private readonly SqliteCommand _upsertWorker;
     private readonly SqliteCommand _upsertBuild;
+    private readonly SqliteCommand _insertBuild;
+    private readonly SqliteCommand _updateBuild;
     private readonly SqliteCommand _deleteStamps;
     private readonly SqliteCommand _insertStamp;
     private readonly SqliteCommand _deleteProperties;
     private readonly SqliteCommand _insertProperty;
     private readonly SqliteCommand _selectBuildId;
     private readonly SqliteCommand _upsertStep;
+    private readonly SqliteCommand _insertStep;
+    private readonly SqliteCommand _updateStep;
     private readonly SqliteCommand _selectStepId;
     private readonly SqliteCommand _upsertLog;
+    private readonly SqliteCommand _insertLog;
+    private readonly SqliteCommand _updateLog;
     private readonly SqliteCommand _selectLogId;
     private readonly SqliteCommand _selectNextLine;
     private readonly SqliteCommand _insertChunk;
@@ -54,6 +63,9 @@ internal sealed class BatchWriter : IDisposable
     private readonly Dictionary<StepKey, (long Id, long BuildId)> _stepIds = [];
     private readonly Dictionary<LogKey, long> _logIds = [];
     private readonly Dictionary<long, long> _nextLines = [];
+
+    // The logs the current transaction inserted (ids); cleared when a transaction begins.
+    private readonly HashSet<long> _logsInsertedNow = [];
 
     public BatchWriter(SqliteConnection connection, LogChunkCodec codec)
     {
@@ -93,6 +105,35 @@ internal sealed class BatchWriter : IDisposable
             "$state",
             "$changes",
             "$users");
+        _insertBuild = Create(
+            "INSERT INTO builds (builder_id, number, host_name, reason, worker_name, started_at, finished_at, result, state_text, changes, responsible_users) "
+            + "VALUES ($builder, $number, $host, $reason, $worker, $started, $finished, $result, $state, $changes, $users)",
+            "$builder",
+            "$number",
+            "$host",
+            "$reason",
+            "$worker",
+            "$started",
+            "$finished",
+            "$result",
+            "$state",
+            "$changes",
+            "$users");
+        _updateBuild = Create(
+            "UPDATE builds SET host_name = $host, reason = $reason, worker_name = $worker, started_at = $started, finished_at = $finished, result = $result, "
+            + "state_text = $state, changes = $changes, responsible_users = $users WHERE id = $id AND builder_id = $builder AND number = $number",
+            "$builder",
+            "$number",
+            "$host",
+            "$reason",
+            "$worker",
+            "$started",
+            "$finished",
+            "$result",
+            "$state",
+            "$changes",
+            "$users",
+            "$id");
         _deleteStamps = Create("DELETE FROM source_stamps WHERE build_id = $build", "$build");
         _insertStamp = Create(
             "INSERT INTO source_stamps (build_id, position, repository, branch, revision, project, codebase) VALUES ($build, $position, $repository, $branch, $revision, $project, $codebase)",
@@ -129,6 +170,33 @@ internal sealed class BatchWriter : IDisposable
             "$urls",
             "$statistics",
             "$hidden");
+        _insertStep = Create(
+            "INSERT INTO steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
+            + "VALUES ($build, $number, $name, $state, $started, $finished, $result, $urls, $statistics, $hidden) ON CONFLICT (build_id, number) DO NOTHING",
+            "$build",
+            "$number",
+            "$name",
+            "$state",
+            "$started",
+            "$finished",
+            "$result",
+            "$urls",
+            "$statistics",
+            "$hidden");
+        _updateStep = Create(
+            "UPDATE steps SET name = $name, state_text = $state, started_at = $started, finished_at = $finished, result = $result, urls = $urls, "
+            + "statistics = $statistics, is_hidden = $hidden WHERE id = $id AND build_id = $build AND number = $number",
+            "$build",
+            "$number",
+            "$name",
+            "$state",
+            "$started",
+            "$finished",
+            "$result",
+            "$urls",
+            "$statistics",
+            "$hidden",
+            "$id");
         _selectStepId = Create("SELECT id FROM steps WHERE build_id = $build AND number = $number", "$build", "$number");
         _upsertLog = Create(
             "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
@@ -143,6 +211,28 @@ internal sealed class BatchWriter : IDisposable
             "$finished",
             "$lines",
             "$bytes");
+        _insertLog = Create(
+            "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
+            + "VALUES ($step, $build, $number, $name, $kind, $finished, $lines, $bytes) ON CONFLICT (step_id, number) DO NOTHING",
+            "$step",
+            "$build",
+            "$number",
+            "$name",
+            "$kind",
+            "$finished",
+            "$lines",
+            "$bytes");
+        _updateLog = Create(
+            "UPDATE logs SET name = $name, kind = $kind, is_finished = $finished, line_count = $lines, byte_count = $bytes "
+            + "WHERE id = $id AND step_id = $step AND number = $number",
+            "$step",
+            "$number",
+            "$name",
+            "$kind",
+            "$finished",
+            "$lines",
+            "$bytes",
+            "$id");
         _selectLogId = Create("SELECT id FROM logs WHERE step_id = $step AND number = $number", "$step", "$number");
         _selectNextLine = Create("SELECT last_line + 1 FROM log_chunks WHERE log_id = $log ORDER BY first_line DESC LIMIT 1", "$log");
         _insertChunk = Create(
@@ -197,35 +287,12 @@ internal sealed class BatchWriter : IDisposable
 
         foreach (var step in batch.Steps)
         {
-            var buildId = ResolveBuild(step.Key.Build, "step", step.Key);
-            var id = Scalar(
-                _upsertStep,
-                buildId,
-                (long)step.Key.StepNumber,
-                step.Name,
-                step.StateText,
-                UnixTime.ToMs(step.StartedAt),
-                UnixTime.ToMs(step.FinishedAt),
-                (long?)step.Result,
-                Json.Write(step.Urls),
-                Json.Write(step.Statistics),
-                step.IsHidden ? 1L : 0L);
-            _stepIds[step.Key] = (id, buildId);
+            WriteStep(step);
         }
 
         foreach (var log in batch.Logs)
         {
-            var (stepId, buildId) = ResolveStep(log.Key.Step, "log", log.Key);
-            _logIds[log.Key] = Scalar(
-                _upsertLog,
-                stepId,
-                buildId,
-                (long)log.Key.LogNumber,
-                log.Name,
-                (long)log.Kind,
-                log.IsFinished ? 1L : 0L,
-                log.LineCount,
-                log.ByteCount);
+            WriteLog(log);
         }
 
         var stored = 0;
@@ -239,6 +306,60 @@ internal sealed class BatchWriter : IDisposable
 
         transaction.Commit();
         return stored;
+    }
+
+    // A step this writer wrote is updated in place by id; one it never wrote is inserted, which also tells that it is
+    // new. Either can miss: a row this writer never wrote may exist (written by an earlier run of the host, as
+    // recovery does, or by another process), and a row it wrote may be gone (pruned by another process). Then the
+    // upsert replaces or re-creates it, as the SPI asks.
+    private void WriteStep(StoredStep step)
+    {
+        var urls = Json.Write(step.Urls);
+        var statistics = Json.Write(step.Statistics);
+        if (_stepIds.TryGetValue(step.Key, out var ids))
+        {
+            if (Execute(_updateStep, ids.BuildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L, ids.Id) == 1)
+            {
+                return;
+            }
+        }
+        else
+        {
+            var buildId = ResolveBuild(step.Key.Build, "step", step.Key);
+            if (Execute(_insertStep, buildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L) == 1)
+            {
+                _stepIds[step.Key] = (LastInsertRowId(), buildId);
+                return;
+            }
+        }
+
+        var build = ResolveBuild(step.Key.Build, "step", step.Key);
+        var id = Scalar(_upsertStep, build, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L);
+        _stepIds[step.Key] = (id, build);
+    }
+
+    // As WriteStep. A log inserted in this transaction has no chunks but the ones this transaction adds, so its first
+    // chunk needs no query for its next line. (Only in this transaction: until this writer stores a chunk of the log,
+    // another connection may add some, as a test does to write chunks in an earlier version's format.)
+    private void WriteLog(StoredLog log)
+    {
+        var (stepId, buildId) = ResolveStep(log.Key.Step, "log", log.Key);
+        if (_logIds.TryGetValue(log.Key, out var id))
+        {
+            if (Execute(_updateLog, stepId, (long)log.Key.LogNumber, log.Name, (long)log.Kind, log.IsFinished ? 1L : 0L, log.LineCount, log.ByteCount, id) == 1)
+            {
+                return;
+            }
+        }
+        else if (Execute(_insertLog, stepId, buildId, (long)log.Key.LogNumber, log.Name, (long)log.Kind, log.IsFinished ? 1L : 0L, log.LineCount, log.ByteCount) == 1)
+        {
+            id = LastInsertRowId();
+            _logIds[log.Key] = id;
+            _logsInsertedNow.Add(id);
+            return;
+        }
+
+        _logIds[log.Key] = Scalar(_upsertLog, stepId, buildId, (long)log.Key.LogNumber, log.Name, (long)log.Kind, log.IsFinished ? 1L : 0L, log.LineCount, log.ByteCount);
     }
 
     /// <summary>Allocates the next number of the build's builder and inserts the build, in one IMMEDIATE transaction.</summary>
@@ -339,6 +460,8 @@ internal sealed class BatchWriter : IDisposable
             InvalidateCaches();
         }
 
+        _logsInsertedNow.Clear();
+
         // BEGIN IMMEDIATE: take the write lock up front so another process cannot make us fail with SQLITE_BUSY mid-way.
         var transaction = _connection.BeginTransaction(deferred: false);
         foreach (var command in _commands)
@@ -355,20 +478,29 @@ internal sealed class BatchWriter : IDisposable
     private void UpsertBuild(StoredBuild build, int number, bool isNew = false)
     {
         var builderId = GetOrCreateBuilder(build.BuilderName);
-        var id = Scalar(
-            _upsertBuild,
-            builderId,
-            (long)number,
-            build.HostName,
-            build.Reason,
-            build.WorkerName,
-            UnixTime.ToMs(build.StartedAt),
-            UnixTime.ToMs(build.FinishedAt),
-            (long?)build.Result,
-            build.StateText,
-            Json.Write(build.Changes),
-            Json.Write(build.ResponsibleUsers));
-        _buildIds[new BuildKey(build.BuilderName, number)] = id;
+        var key = new BuildKey(build.BuilderName, number);
+        var changes = Json.Write(build.Changes);
+        var users = Json.Write(build.ResponsibleUsers);
+        long id;
+        if (isNew)
+        {
+            // The number was allocated in this transaction, so no row has it: a plain insert.
+            BindBuild(_insertBuild, builderId, number, build, changes, users);
+            _insertBuild.ExecuteNonQuery();
+            id = LastInsertRowId();
+        }
+        else if (_buildIds.TryGetValue(key, out id) && UpdateBuild(id, builderId, number, build, changes, users))
+        {
+            // Written (usually created) by this writer: updated in place by id.
+        }
+        else
+        {
+            // Never written by this writer (recovery, a batch that names its number, another process) or gone.
+            BindBuild(_upsertBuild, builderId, number, build, changes, users);
+            id = _upsertBuild.ExecuteScalar() as long? ?? throw new InvalidOperationException("The build upsert returned no id.");
+        }
+
+        _buildIds[key] = id;
 
         // Numbers are never reused, even for a number first written by a batch and later pruned. A number this
         // writer allocated or recorded needs no update.
@@ -417,6 +549,29 @@ internal sealed class BatchWriter : IDisposable
             children.Properties = build.Properties;
         }
     }
+
+    private bool UpdateBuild(long id, long builderId, int number, StoredBuild build, string changes, string users)
+    {
+        BindBuild(_updateBuild, builderId, number, build, changes, users);
+        _updateBuild.Parameters[BuildColumns].Value = id;
+        return _updateBuild.ExecuteNonQuery() == 1;
+    }
+
+    // The first BuildColumns parameters of _insertBuild, _updateBuild and _upsertBuild, in that order.
+    private static void BindBuild(SqliteCommand command, long builderId, int number, StoredBuild build, string changes, string users) =>
+        Bind(
+            command,
+            builderId,
+            (long)number,
+            build.HostName,
+            build.Reason,
+            build.WorkerName,
+            UnixTime.ToMs(build.StartedAt),
+            UnixTime.ToMs(build.FinishedAt),
+            (long?)build.Result,
+            build.StateText,
+            changes,
+            users);
 
     /// <summary>The child lists this writer last wrote for a build, compared by reference.</summary>
     private sealed class BuildChildren
@@ -473,7 +628,7 @@ internal sealed class BatchWriter : IDisposable
             _logIds[chunk.Log] = logId;
         }
 
-        if (!_nextLines.TryGetValue(logId, out var next))
+        if (!_nextLines.TryGetValue(logId, out var next) && !_logsInsertedNow.Contains(logId))
         {
             next = TryScalar(_selectNextLine, logId) ?? 0;
         }
@@ -517,7 +672,7 @@ internal sealed class BatchWriter : IDisposable
         return command;
     }
 
-    private static void Bind(SqliteCommand command, object?[] values)
+    private static void Bind(SqliteCommand command, params ReadOnlySpan<object?> values)
     {
         var parameters = command.Parameters;
         for (var i = 0; i < values.Length; i++)
@@ -526,18 +681,22 @@ internal sealed class BatchWriter : IDisposable
         }
     }
 
-    private static void Execute(SqliteCommand command, params object?[] values)
+    /// <returns>The number of rows inserted, updated or deleted.</returns>
+    private static int Execute(SqliteCommand command, params ReadOnlySpan<object?> values)
     {
         Bind(command, values);
-        command.ExecuteNonQuery();
+        return command.ExecuteNonQuery();
     }
 
-    private static long Scalar(SqliteCommand command, params object?[] values) =>
+    private static long Scalar(SqliteCommand command, params ReadOnlySpan<object?> values) =>
         TryScalar(command, values) ?? throw new InvalidOperationException($"'{command.CommandText}' returned no row.");
 
-    private static long? TryScalar(SqliteCommand command, params object?[] values)
+    private static long? TryScalar(SqliteCommand command, params ReadOnlySpan<object?> values)
     {
         Bind(command, values);
         return command.ExecuteScalar() is long value ? value : null;
     }
+
+    // The row id of the last successful INSERT on the writer connection (the schema has no triggers to change it).
+    private long LastInsertRowId() => SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
 }

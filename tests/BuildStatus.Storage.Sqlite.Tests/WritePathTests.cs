@@ -111,6 +111,43 @@ public sealed class WritePathTests
     }
 
     [Test]
+    public async Task ApplyAsync_BuildFinishedWithSameStartAndHost_IsFoundByEveryIndexedFilter()
+    {
+        // The finish leaves started_at and host_name out of the UPDATE; the indexes must still agree with the row.
+        await using var test = new TestStore();
+        var store = await test.OpenInitializedAsync();
+        var number = await store.CreateBuildAsync(TestData.Build());
+        var finished = TestData.Build(number: number, finishedAt: TestData.T0.AddMinutes(3), result: BuildResult.Failure);
+        await store.ApplyAsync(new WriteBatch { Builds = [finished] });
+
+        await Assert.MultipleAsync(async () =>
+        {
+            var stored = await store.GetBuildAsync(finished.Key);
+            Assert.That((stored!.StartedAt, stored.HostName, stored.FinishedAt, stored.Result), Is.EqualTo((finished.StartedAt, finished.HostName, finished.FinishedAt, finished.Result)));
+            Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux") { StartedAtOrAfter = TestData.T0, StartedBefore = TestData.T0.AddSeconds(1) }), Has.Count.EqualTo(1));
+            Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux") { Results = new HashSet<BuildResult> { BuildResult.Failure }, Finished = true }), Has.Count.EqualTo(1));
+            Assert.That(await store.GetUnfinishedBuildsAsync("host-a"), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task ApplyAsync_BuildStartTimeChangedAfterCreate_IsStoredAndIndexed()
+    {
+        await using var test = new TestStore();
+        var store = await test.OpenInitializedAsync();
+        var number = await store.CreateBuildAsync(TestData.Build());
+        var moved = TestData.Build(number: number, startedAt: TestData.T0.AddHours(5));
+        await store.ApplyAsync(new WriteBatch { Builds = [moved] });
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That((await store.GetBuildAsync(moved.Key))!.StartedAt, Is.EqualTo(moved.StartedAt));
+            Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux") { StartedAtOrAfter = TestData.T0.AddHours(4) }), Has.Count.EqualTo(1));
+            Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux") { StartedBefore = TestData.T0.AddHours(4) }), Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task ApplyAsync_BatchWithNewRowsRolledBack_RetryInsertsThemOnce()
     {
         await using var test = new TestStore();

@@ -31,6 +31,7 @@ internal sealed class BatchWriter : IDisposable
     private readonly SqliteCommand _upsertBuild;
     private readonly SqliteCommand _insertBuild;
     private readonly SqliteCommand _updateBuild;
+    private readonly SqliteCommand _finishBuild;
     private readonly SqliteCommand _deleteStamps;
     private readonly SqliteCommand _insertStamp;
     private readonly SqliteCommand _deleteProperties;
@@ -128,6 +129,19 @@ internal sealed class BatchWriter : IDisposable
             "$reason",
             "$worker",
             "$started",
+            "$finished",
+            "$result",
+            "$state",
+            "$changes",
+            "$users",
+            "$id");
+        _finishBuild = Create(
+            "UPDATE builds SET reason = $reason, worker_name = $worker, finished_at = $finished, result = $result, state_text = $state, "
+            + "changes = $changes, responsible_users = $users WHERE id = $id AND builder_id = $builder AND number = $number",
+            "$builder",
+            "$number",
+            "$reason",
+            "$worker",
             "$finished",
             "$result",
             "$state",
@@ -518,6 +532,8 @@ internal sealed class BatchWriter : IDisposable
             _buildChildren[id] = children;
         }
 
+        children.Row = build;
+
         if (!ReferenceEquals(children.SourceStamps, build.SourceStamps))
         {
             if (!isNew)
@@ -550,8 +566,28 @@ internal sealed class BatchWriter : IDisposable
         }
     }
 
+    // Updates a build row this writer wrote, by id; false when the row is not there (deleted by another connection).
+    // When the started time and host are the ones this writer last wrote, they are left out of the SET list, so SQLite
+    // leaves the two indexes on them alone (it rewrites an index entry whenever SET names one of its columns).
     private bool UpdateBuild(long id, long builderId, int number, StoredBuild build, string changes, string users)
     {
+        var last = _buildChildren.TryGetValue(id, out var children) ? children.Row : null;
+        if (last is not null && last.StartedAt == build.StartedAt && string.Equals(last.HostName, build.HostName, StringComparison.Ordinal))
+        {
+            return Execute(
+                _finishBuild,
+                builderId,
+                (long)number,
+                build.Reason,
+                build.WorkerName,
+                UnixTime.ToMs(build.FinishedAt),
+                (long?)build.Result,
+                build.StateText,
+                changes,
+                users,
+                id) == 1;
+        }
+
         BindBuild(_updateBuild, builderId, number, build, changes, users);
         _updateBuild.Parameters[BuildColumns].Value = id;
         return _updateBuild.ExecuteNonQuery() == 1;
@@ -573,9 +609,11 @@ internal sealed class BatchWriter : IDisposable
             changes,
             users);
 
-    /// <summary>The child lists this writer last wrote for a build, compared by reference.</summary>
+    /// <summary>The row and child lists this writer last wrote for a build (the lists compared by reference).</summary>
     private sealed class BuildChildren
     {
+        public StoredBuild? Row { get; set; }
+
         public object? SourceStamps { get; set; }
 
         public object? Properties { get; set; }

@@ -467,6 +467,7 @@ internal sealed class BatchWriter : IDisposable
         _stepIds.Clear();
         _logIds.Clear();
         _nextLines.Clear();
+        _logsInsertedNow.Clear();
     }
 
     public void Dispose()
@@ -538,7 +539,8 @@ internal sealed class BatchWriter : IDisposable
             _buildChildren[id] = children;
         }
 
-        children.Row = build;
+        children.StartedAt = build.StartedAt;
+        children.HostName = build.HostName;
 
         if (!ReferenceEquals(children.SourceStamps, build.SourceStamps))
         {
@@ -577,8 +579,7 @@ internal sealed class BatchWriter : IDisposable
     // leaves the two indexes on them alone (it rewrites an index entry whenever SET names one of its columns).
     private bool UpdateBuild(long id, long builderId, int number, StoredBuild build, string changes, string users)
     {
-        var last = _buildChildren.TryGetValue(id, out var children) ? children.Row : null;
-        if (last is not null && last.StartedAt == build.StartedAt && string.Equals(last.HostName, build.HostName, StringComparison.Ordinal))
+        if (_buildChildren.TryGetValue(id, out var last) && last.StartedAt == build.StartedAt && string.Equals(last.HostName, build.HostName, StringComparison.Ordinal))
         {
             return Execute(
                 _finishBuild,
@@ -615,10 +616,12 @@ internal sealed class BatchWriter : IDisposable
         statement.Bind(10, users);
     }
 
-    /// <summary>The row and child lists this writer last wrote for a build (the lists compared by reference).</summary>
+    /// <summary>What this writer last wrote for a build: the indexed start time and host, and the child lists (compared by reference).</summary>
     private sealed class BuildChildren
     {
-        public StoredBuild? Row { get; set; }
+        public DateTimeOffset? StartedAt { get; set; }
+
+        public string? HostName { get; set; }
 
         public object? SourceStamps { get; set; }
 

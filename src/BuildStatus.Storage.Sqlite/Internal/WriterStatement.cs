@@ -49,7 +49,7 @@ internal sealed class WriterStatement : IDisposable
     /// <summary>Gets the statement's text.</summary>
     public string Sql { get; }
 
-    /// <summary>Binds the value of the parameter at <paramref name="position"/> (a <see cref="long"/>, <see cref="string"/>, byte array or <see langword="null"/>).</summary>
+    /// <summary>Binds the value of the parameter at <paramref name="position"/> (a <see cref="long"/>, <see cref="int"/>, <see cref="string"/>, byte array or <see langword="null"/>).</summary>
     public void Bind(int position, object? value)
     {
         var index = _indexes[position];
@@ -57,6 +57,7 @@ internal sealed class WriterStatement : IDisposable
         {
             null => raw.sqlite3_bind_null(_statement, index),
             long number => raw.sqlite3_bind_int64(_statement, index, number),
+            int number => raw.sqlite3_bind_int64(_statement, index, number),
             string text => raw.sqlite3_bind_text16(_statement, index, text),
             byte[] blob => raw.sqlite3_bind_blob(_statement, index, blob),
             _ => throw new ArgumentException($"Cannot bind a {value.GetType()} to '{Sql}'.", nameof(value)),

@@ -3,17 +3,24 @@ using System.Text.Json;
 namespace BuildStatus.Storage.Sqlite.Internal;
 
 /// <summary>Typed JSON helpers over <see cref="SqliteJsonContext"/>.</summary>
+/// <remarks>
+/// Empty lists and maps, which most rows have, are written as the same constant the serializer would produce
+/// (<c>[]</c>, <c>{}</c>) without running it.
+/// </remarks>
 internal static class Json
 {
-    public static string Write(IReadOnlyList<string> value) => JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListString);
+    private const string EmptyList = "[]";
+    private const string EmptyMap = "{}";
 
-    public static string Write(IReadOnlyDictionary<string, string> value) => JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyDictionaryStringString);
+    public static string Write(IReadOnlyList<string> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListString);
 
-    public static string Write(IReadOnlyDictionary<string, double> value) => JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyDictionaryStringDouble);
+    public static string Write(IReadOnlyDictionary<string, string> value) => value.Count == 0 ? EmptyMap : JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyDictionaryStringString);
 
-    public static string Write(IReadOnlyList<BuildChange> value) => JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListBuildChange);
+    public static string Write(IReadOnlyDictionary<string, double> value) => value.Count == 0 ? EmptyMap : JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyDictionaryStringDouble);
 
-    public static string Write(IReadOnlyList<StepUrl> value) => JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListStepUrl);
+    public static string Write(IReadOnlyList<BuildChange> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListBuildChange);
+
+    public static string Write(IReadOnlyList<StepUrl> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, SqliteJsonContext.Default.IReadOnlyListStepUrl);
 
     public static IReadOnlyList<string> ReadStrings(string json) => JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListString) ?? [];
 

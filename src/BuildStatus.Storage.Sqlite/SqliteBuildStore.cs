@@ -61,6 +61,21 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
         _codec = new LogChunkCodec(_options.Compression, _options.CompressionLevel);
     }
 
+    /// <summary>Gets whether a write holds the writer lock; for tests that queue work behind it.</summary>
+    internal bool IsWriting => _writeLock.CurrentCount == 0;
+
+    /// <summary>Gets how many build starts wait to be created; for tests.</summary>
+    internal int QueuedBuildStarts
+    {
+        get
+        {
+            lock (_createLock)
+            {
+                return _createQueue.Count;
+            }
+        }
+    }
+
     /// <summary>Gets the schema version this version of the store creates and understands.</summary>
     public static int SchemaVersion => SchemaMigrator.LatestVersion;
 

@@ -19,10 +19,12 @@ public sealed class BuildStartGroupingTests
         List<Task<int>> starts;
         using (var blocker = BlockWriter(test))
         {
-            starts = Enumerable.Range(0, 60)
-                .Select(i => Task.Run(() => store.CreateBuildAsync(TestData.Build(builders[i % 3]) with { Reason = $"start {i}" })))
-                .ToList();
-            await Task.Delay(200);
+            // Start 0 takes the writer and waits inside SQLite; the other 59 queue behind it.
+            Task<int> Start(int i) => Task.Run(() => store.CreateBuildAsync(TestData.Build(builders[i % 3]) with { Reason = $"start {i}" }));
+            starts = [Start(0)];
+            await WaitUntilAsync(() => store.IsWriting && store.QueuedBuildStarts == 0);
+            starts.AddRange(Enumerable.Range(1, 59).Select(Start));
+            await WaitUntilAsync(() => store.QueuedBuildStarts == 59);
             blocker.Commit();
         }
 
@@ -56,11 +58,11 @@ public sealed class BuildStartGroupingTests
         {
             // The first start takes the writer and waits inside SQLite; the next five queue behind it as one group.
             first = Task.Run(() => store.CreateBuildAsync(TestData.Build()));
-            await Task.Delay(100);
+            await WaitUntilAsync(() => store.IsWriting && store.QueuedBuildStarts == 0);
             rest = Enumerable.Range(0, 5)
                 .Select(i => Task.Run(() => store.CreateBuildAsync(i == 2 ? TestData.Build() with { HostName = null! } : TestData.Build())))
                 .ToList();
-            await Task.Delay(100);
+            await WaitUntilAsync(() => store.QueuedBuildStarts == 5);
             blocker.Commit();
         }
 
@@ -81,9 +83,9 @@ public sealed class BuildStartGroupingTests
         using (var blocker = BlockWriter(test))
         {
             first = Task.Run(() => store.CreateBuildAsync(TestData.Build()));
-            await Task.Delay(100);
+            await WaitUntilAsync(() => store.IsWriting && store.QueuedBuildStarts == 0);
             cancelled = Task.Run(() => store.CreateBuildAsync(TestData.Build("other"), cts.Token));
-            await Task.Delay(100);
+            await WaitUntilAsync(() => store.QueuedBuildStarts == 1);
             await cts.CancelAsync();
             Assert.CatchAsync<OperationCanceledException>(async () => await cancelled);
             blocker.Commit();
@@ -92,6 +94,16 @@ public sealed class BuildStartGroupingTests
         Assert.That(await first, Is.EqualTo(1));
         Assert.That(await store.QueryBuildsAsync(new BuildQuery("other")), Is.Empty);
         Assert.That(await store.CreateBuildAsync(TestData.Build("other")), Is.EqualTo(1));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out waiting for the build starts to queue");
+            await Task.Delay(5);
+        }
     }
 
     // Holds SQLite's write lock on a second connection until committed or disposed.

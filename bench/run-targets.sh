@@ -17,7 +17,11 @@ if [[ $what == w1 || $what == all ]]; then
     $W1 --baseline --synchronous full --json "$OUT/w1-full-$i.json" > "$OUT/w1-full-$i.log"
     $W1 --concurrency 1 --query-iterations 200 --json "$OUT/w1-c1-$i.json" > "$OUT/w1-c1-$i.log"
     $W1 --concurrency 16 --query-iterations 200 --json "$OUT/w1-c16-$i.json" > "$OUT/w1-c16-$i.log"
+    # The same with tiered compilation on (the runner turns it off for steady-state figures; see its .csproj).
+    DOTNET_TieredCompilation=1 $W1 --baseline --json "$OUT/w1-tiered-$i.json" > "$OUT/w1-tiered-$i.log"
   done
+  # Tiered compilation on, 20,000 builds: the JIT's work is amortized over a 10x longer write phase.
+  DOTNET_TieredCompilation=1 $W1 --builds 20000 --baseline --query-iterations 200 --json "$OUT/w1-tiered-20000.json" > "$OUT/w1-tiered-20000.log"
   # Memory: a fresh process per size, so PeakWorkingSet64 is that run's.
   $W1 --builds 2000 --query-iterations 200 --json "$OUT/w1-mem-2000.json" > "$OUT/w1-mem-2000.log"
   $W1 --builds 20000 --query-iterations 200 --json "$OUT/w1-mem-20000.json" > "$OUT/w1-mem-20000.log"

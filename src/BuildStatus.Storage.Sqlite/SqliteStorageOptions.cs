@@ -35,13 +35,14 @@ public sealed class SqliteStorageOptions
     /// default is <see cref="LogCompression.Brotli"/>.
     /// </summary>
     /// <remarks>
-    /// Measured with the <c>Measurements</c> fixture of the store's tests on 2 shared cores: 200 chunks of 1,000
-    /// 80-character build-log lines (timestamps, paths, hex hashes), 8 chunks per batch. At
-    /// <see cref="System.IO.Compression.CompressionLevel.Fastest"/>, None wrote about 1.1 M lines/s storing 100%,
-    /// Deflate 0.84 to 1.08 M lines/s storing 48%, Gzip 1.0 to 1.3 M lines/s storing 48%, and Brotli 1.04 to 1.13 M
-    /// lines/s storing 34%: the write is bound by SQLite, not the codec, so Brotli's smaller chunks cost nothing. At
-    /// <see cref="System.IO.Compression.CompressionLevel.Optimal"/>, Deflate (31%) fell to about 0.2 M lines/s and
-    /// Brotli (31%) to 0.4 to 0.57 M lines/s.
+    /// Measured with the <c>Measurements</c> fixture of the store's tests on 2 shared cores (2026-11-28, after the
+    /// writer's round-3 speed-ups): 200 chunks of 1,000 80-character build-log lines (timestamps, paths, hex
+    /// hashes), 8 chunks per batch, one run each. At <see cref="System.IO.Compression.CompressionLevel.Fastest"/>:
+    /// None wrote 2.47 M lines/s and stored 100%; Deflate 2.35 M lines/s, 48%; Gzip 2.78 M lines/s, 48%; Brotli
+    /// 1.84 M lines/s, 34%. At <see cref="System.IO.Compression.CompressionLevel.Optimal"/>: Deflate 0.95 M
+    /// lines/s, 31%; Brotli 1.02 M lines/s, 31%. Brotli stays the default: its chunks are a third smaller than
+    /// Deflate's. It costs about a quarter of the store's own write rate, and in a whole host (workload W1, see
+    /// docs/BENCHMARKS.md) the write still reaches the throughput target.
     /// </remarks>
     public LogCompression Compression { get; set; } = LogCompression.Brotli;
 

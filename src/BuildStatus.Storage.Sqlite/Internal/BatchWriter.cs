@@ -99,37 +99,18 @@ internal sealed class BatchWriter : IDisposable
             "$info",
             "$connected",
             "$lastSeen");
-        _upsertBuild = Create(
+        // One column list and parameter order for the build row, shared by the insert and the upsert.
+        const string InsertBuild =
             "INSERT INTO builds (builder_id, number, host_name, reason, worker_name, started_at, finished_at, result, state_text, changes, responsible_users) "
-            + "VALUES ($builder, $number, $host, $reason, $worker, $started, $finished, $result, $state, $changes, $users) "
-            + "ON CONFLICT (builder_id, number) DO UPDATE SET host_name = excluded.host_name, reason = excluded.reason, worker_name = excluded.worker_name, "
+            + "VALUES ($builder, $number, $host, $reason, $worker, $started, $finished, $result, $state, $changes, $users)";
+        string[] buildParameters = ["$builder", "$number", "$host", "$reason", "$worker", "$started", "$finished", "$result", "$state", "$changes", "$users"];
+        _upsertBuild = Create(
+            InsertBuild
+            + " ON CONFLICT (builder_id, number) DO UPDATE SET host_name = excluded.host_name, reason = excluded.reason, worker_name = excluded.worker_name, "
             + "started_at = excluded.started_at, finished_at = excluded.finished_at, result = excluded.result, state_text = excluded.state_text, "
             + "changes = excluded.changes, responsible_users = excluded.responsible_users RETURNING id",
-            "$builder",
-            "$number",
-            "$host",
-            "$reason",
-            "$worker",
-            "$started",
-            "$finished",
-            "$result",
-            "$state",
-            "$changes",
-            "$users");
-        _insertBuild = Create(
-            "INSERT INTO builds (builder_id, number, host_name, reason, worker_name, started_at, finished_at, result, state_text, changes, responsible_users) "
-            + "VALUES ($builder, $number, $host, $reason, $worker, $started, $finished, $result, $state, $changes, $users)",
-            "$builder",
-            "$number",
-            "$host",
-            "$reason",
-            "$worker",
-            "$started",
-            "$finished",
-            "$result",
-            "$state",
-            "$changes",
-            "$users");
+            buildParameters);
+        _insertBuild = Create(InsertBuild, buildParameters);
         _updateBuild = Create(
             "UPDATE builds SET host_name = $host, reason = $reason, worker_name = $worker, started_at = $started, finished_at = $finished, result = $result, "
             + "state_text = $state, changes = $changes, responsible_users = $users WHERE id = $id AND builder_id = $builder AND number = $number",

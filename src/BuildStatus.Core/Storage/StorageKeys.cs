@@ -5,7 +5,12 @@ namespace BuildStatus.Storage;
 /// <summary>Identifies a stored build.</summary>
 /// <param name="BuilderName">The builder name.</param>
 /// <param name="Number">The build number.</param>
-public readonly record struct BuildKey(string BuilderName, int Number);
+public readonly record struct BuildKey(string BuilderName, int Number)
+{
+    /// <summary>Returns the key as error messages and logs show it, such as <c>linux #12</c>.</summary>
+    /// <returns>The builder name and the number.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BuilderName} #{Number}");
+}
 
 /// <summary>Identifies a stored step.</summary>
 /// <param name="BuilderName">The builder name.</param>
@@ -15,6 +20,10 @@ public readonly record struct StepKey(string BuilderName, int BuildNumber, int S
 {
     /// <summary>Gets the key of the step's build.</summary>
     public BuildKey Build => new(BuilderName, BuildNumber);
+
+    /// <summary>Returns the key as error messages and logs show it, such as <c>linux #12 step 3</c>.</summary>
+    /// <returns>The builder name, the build number and the step number.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BuilderName} #{BuildNumber} step {StepNumber}");
 }
 
 /// <summary>Identifies a stored log.</summary>
@@ -26,5 +35,9 @@ public readonly record struct LogKey(string BuilderName, int BuildNumber, int St
 {
     /// <summary>Gets the key of the log's step.</summary>
     public StepKey Step => new(BuilderName, BuildNumber, StepNumber);
+
+    /// <summary>Returns the key as error messages and logs show it, such as <c>linux #12 step 3 log 1</c>.</summary>
+    /// <returns>The builder name, the build, step and log numbers.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BuilderName} #{BuildNumber} step {StepNumber} log {LogNumber}");
 }
 #pragma warning restore SA1402, MA0048

@@ -128,4 +128,25 @@ public sealed class StoredLogChunkTests
         Assert.Throws<ArgumentOutOfRangeException>(() => chunk.GetChannel(1));
         Assert.Throws<ArgumentOutOfRangeException>(() => chunk.GetChannel(-1));
     }
+
+    [Test]
+    public void Constructor_LinesOutOfOrder_MessageNamesTheLogReadably()
+    {
+        var log = new LogKey("linux", 12, 3, 1);
+
+        var exception = Assert.Throws<ArgumentException>(() => _ = new StoredLogChunk(log, [new LogLine(0, LogChannel.Stdout, "a"), new LogLine(5, LogChannel.Stdout, "b")]));
+
+        Assert.That(exception!.Message, Does.Contain("log linux #12 step 3 log 1"));
+    }
+
+    [Test]
+    public void Keys_ToString_ReadLikeMessages()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(new BuildKey("linux", 12).ToString(), Is.EqualTo("linux #12"));
+            Assert.That(new StepKey("linux", 12, 3).ToString(), Is.EqualTo("linux #12 step 3"));
+            Assert.That(new LogKey("linux", 12, 3, 1).ToString(), Is.EqualTo("linux #12 step 3 log 1"));
+        });
+    }
 }

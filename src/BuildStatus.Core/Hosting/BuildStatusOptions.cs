@@ -73,6 +73,14 @@ public sealed class BuildStatusOptions
     /// <summary>Gets or sets how often the janitor prunes. The default is 1 hour.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Gets or sets how long the writer, woken from idle by a change nobody waits for, gathers more changes before it
+    /// commits them: a host that changes status in small steps (a line at a time, say) then costs one commit per burst
+    /// instead of one per step. Durability waits (<c>FinishAsync</c>, <c>FlushAsync</c>, a full queue, a stop) cut it
+    /// short. <see cref="TimeSpan.Zero"/> turns it off. The default is 2 ms; at most 1 s.
+    /// </summary>
+    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>Gets or sets how many recent successful builds of a builder feed its ETA. The default is 10.</summary>
     public int EtaHistorySize { get; set; } = 10;
 }

@@ -47,6 +47,11 @@ internal sealed class BuildStatusOptionsValidator : IValidateOptions<BuildStatus
         Positive(failures, nameof(options.RetryMaxDelay), options.RetryMaxDelay);
         Positive(failures, nameof(options.StopTimeout), options.StopTimeout);
         Positive(failures, nameof(options.RetentionInterval), options.RetentionInterval);
+        if (options.GroupCommitDelay < TimeSpan.Zero || options.GroupCommitDelay > TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"BuildStatusOptions.GroupCommitDelay is {options.GroupCommitDelay}; it must be between 0 (off) and 1 second.");
+        }
+
         if (options.RetryMaxDelay < options.RetryBaseDelay)
         {
             failures.Add($"BuildStatusOptions.RetryMaxDelay ({options.RetryMaxDelay}) must not be shorter than RetryBaseDelay ({options.RetryBaseDelay}).");

@@ -59,6 +59,11 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     // exceeds 1 however many changes are queued (a count per change would overflow on a busy host).
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private int _signalled;
+
+    // Cuts the group-commit delay short (a durability wait, a full queue, a stop). Same one-outstanding-release
+    // scheme as _signal.
+    private readonly SemaphoreSlim _urgent = new(0, int.MaxValue);
+    private int _urgentSignalled;
     private readonly CancellationTokenSource _abort = new();
 
     // Entities of the batch the writer is committing (no longer in the queue); counted in the stop report.
@@ -134,8 +139,14 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         return seq;
     }
 
-    /// <summary>Adds appended log bytes to the queue bound.</summary>
-    public void AddPendingBytes(long bytes) => Interlocked.Add(ref _pendingBytes, bytes);
+    /// <summary>Adds appended log bytes to the queue bound; a queue past a quarter of it needs the writer now.</summary>
+    public void AddPendingBytes(long bytes)
+    {
+        if (Interlocked.Add(ref _pendingBytes, bytes) >= _options.MaxQueueBytes / 4)
+        {
+            Hurry();
+        }
+    }
 
     /// <summary>Gets whether an append must wait for queue space.</summary>
     public bool IsFull => Interlocked.Read(ref _pendingBytes) >= _options.MaxQueueBytes;
@@ -155,6 +166,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             wait = _spaceAvailable.Task;
         }
 
+        Hurry();
         _metrics.BackpressureWaits.Add(1);
         return wait.WaitAsync(cancellationToken);
     }
@@ -197,6 +209,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
 
         Signal();
+        Hurry();
         return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
     }
 
@@ -213,6 +226,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
         _stopping = true;
         Signal();
+        Hurry();
         try
         {
             await _writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
@@ -261,6 +275,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
                     await _signal.WaitAsync(token).ConfigureAwait(false);
                     Volatile.Write(ref _signalled, 0);
+                    await GroupCommitDelayAsync(token).ConfigureAwait(false);
                     continue;
                 }
 
@@ -375,6 +390,44 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
     /// <summary>A batch the writer has taken: its snapshots, the batch the store sees, the sequence it covers, and its preparation.</summary>
     private sealed record TakenBatch(BatchBuilder Builder, WriteBatch Batch, long LastSeq, Task Prepared);
+
+    /// <summary>
+    /// After waking from idle for a change nobody waits for, gathers changes for up to
+    /// <see cref="BuildStatusOptions.GroupCommitDelay"/> (real time: a scheduling detail, not a timestamp), unless
+    /// something needs the writer now.
+    /// </summary>
+    private async ValueTask GroupCommitDelayAsync(CancellationToken token)
+    {
+        var delay = _options.GroupCommitDelay;
+        if (delay <= TimeSpan.Zero || _stopping || HasWaiters || PendingBytes >= _options.MaxQueueBytes / 4)
+        {
+            return;
+        }
+
+        if (await _urgent.WaitAsync(delay, token).ConfigureAwait(false))
+        {
+            Volatile.Write(ref _urgentSignalled, 0);
+        }
+    }
+
+    private bool HasWaiters
+    {
+        get
+        {
+            lock (_waitLock)
+            {
+                return _waiters.Count > 0;
+            }
+        }
+    }
+
+    private void Hurry()
+    {
+        if (Interlocked.Exchange(ref _urgentSignalled, 1) == 0)
+        {
+            _urgent.Release();
+        }
+    }
 
     private void Signal()
     {
@@ -627,6 +680,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             // An abandoned writer may still touch these; leave them to the finalizer then.
             _abort.Dispose();
             _signal.Dispose();
+            _urgent.Dispose();
         }
     }
 

@@ -160,34 +160,17 @@ internal sealed class BatchWriter : IDisposable
             "SELECT b.id FROM builds b JOIN builders r ON r.id = b.builder_id WHERE r.name = $builder AND b.number = $number",
             "$builder",
             "$number");
+        // The step row's insert, shared by the upsert (a row this writer may not know) and the plain insert.
+        const string InsertStep =
+            "INSERT INTO steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
+            + "VALUES ($build, $number, $name, $state, $started, $finished, $result, $urls, $statistics, $hidden) ON CONFLICT (build_id, number) ";
+        string[] stepParameters = ["$build", "$number", "$name", "$state", "$started", "$finished", "$result", "$urls", "$statistics", "$hidden"];
         _upsertStep = Create(
-            "INSERT INTO steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
-            + "VALUES ($build, $number, $name, $state, $started, $finished, $result, $urls, $statistics, $hidden) "
-            + "ON CONFLICT (build_id, number) DO UPDATE SET name = excluded.name, state_text = excluded.state_text, started_at = excluded.started_at, "
+            InsertStep
+            + "DO UPDATE SET name = excluded.name, state_text = excluded.state_text, started_at = excluded.started_at, "
             + "finished_at = excluded.finished_at, result = excluded.result, urls = excluded.urls, statistics = excluded.statistics, is_hidden = excluded.is_hidden RETURNING id",
-            "$build",
-            "$number",
-            "$name",
-            "$state",
-            "$started",
-            "$finished",
-            "$result",
-            "$urls",
-            "$statistics",
-            "$hidden");
-        _insertStep = Create(
-            "INSERT INTO steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
-            + "VALUES ($build, $number, $name, $state, $started, $finished, $result, $urls, $statistics, $hidden) ON CONFLICT (build_id, number) DO NOTHING",
-            "$build",
-            "$number",
-            "$name",
-            "$state",
-            "$started",
-            "$finished",
-            "$result",
-            "$urls",
-            "$statistics",
-            "$hidden");
+            stepParameters);
+        _insertStep = Create(InsertStep + "DO NOTHING", stepParameters);
         _updateStep = Create(
             "UPDATE steps SET name = $name, state_text = $state, started_at = $started, finished_at = $finished, result = $result, urls = $urls, "
             + "statistics = $statistics, is_hidden = $hidden WHERE id = $id AND build_id = $build AND number = $number",
@@ -203,30 +186,17 @@ internal sealed class BatchWriter : IDisposable
             "$hidden",
             "$id");
         _selectStepId = Create("SELECT id FROM steps WHERE build_id = $build AND number = $number", "$build", "$number");
+        // The log row's insert, shared the same way.
+        const string InsertLog =
+            "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
+            + "VALUES ($step, $build, $number, $name, $kind, $finished, $lines, $bytes) ON CONFLICT (step_id, number) ";
+        string[] logParameters = ["$step", "$build", "$number", "$name", "$kind", "$finished", "$lines", "$bytes"];
         _upsertLog = Create(
-            "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
-            + "VALUES ($step, $build, $number, $name, $kind, $finished, $lines, $bytes) "
-            + "ON CONFLICT (step_id, number) DO UPDATE SET name = excluded.name, kind = excluded.kind, is_finished = excluded.is_finished, "
+            InsertLog
+            + "DO UPDATE SET name = excluded.name, kind = excluded.kind, is_finished = excluded.is_finished, "
             + "line_count = excluded.line_count, byte_count = excluded.byte_count RETURNING id",
-            "$step",
-            "$build",
-            "$number",
-            "$name",
-            "$kind",
-            "$finished",
-            "$lines",
-            "$bytes");
-        _insertLog = Create(
-            "INSERT INTO logs (step_id, build_id, number, name, kind, is_finished, line_count, byte_count) "
-            + "VALUES ($step, $build, $number, $name, $kind, $finished, $lines, $bytes) ON CONFLICT (step_id, number) DO NOTHING",
-            "$step",
-            "$build",
-            "$number",
-            "$name",
-            "$kind",
-            "$finished",
-            "$lines",
-            "$bytes");
+            logParameters);
+        _insertLog = Create(InsertLog + "DO NOTHING", logParameters);
         _updateLog = Create(
             "UPDATE logs SET name = $name, kind = $kind, is_finished = $finished, line_count = $lines, byte_count = $bytes "
             + "WHERE id = $id AND step_id = $step AND number = $number",

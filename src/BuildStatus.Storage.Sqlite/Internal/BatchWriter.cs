@@ -114,18 +114,7 @@ internal sealed class BatchWriter : IDisposable
         _updateBuild = Create(
             "UPDATE builds SET host_name = $host, reason = $reason, worker_name = $worker, started_at = $started, finished_at = $finished, result = $result, "
             + "state_text = $state, changes = $changes, responsible_users = $users WHERE id = $id AND builder_id = $builder AND number = $number",
-            "$builder",
-            "$number",
-            "$host",
-            "$reason",
-            "$worker",
-            "$started",
-            "$finished",
-            "$result",
-            "$state",
-            "$changes",
-            "$users",
-            "$id");
+            [.. buildParameters, "$id"]);
         _finishBuild = Create(
             "UPDATE builds SET reason = $reason, worker_name = $worker, finished_at = $finished, result = $result, state_text = $state, "
             + "changes = $changes, responsible_users = $users WHERE id = $id AND builder_id = $builder AND number = $number",
@@ -174,17 +163,7 @@ internal sealed class BatchWriter : IDisposable
         _updateStep = Create(
             "UPDATE steps SET name = $name, state_text = $state, started_at = $started, finished_at = $finished, result = $result, urls = $urls, "
             + "statistics = $statistics, is_hidden = $hidden WHERE id = $id AND build_id = $build AND number = $number",
-            "$build",
-            "$number",
-            "$name",
-            "$state",
-            "$started",
-            "$finished",
-            "$result",
-            "$urls",
-            "$statistics",
-            "$hidden",
-            "$id");
+            [.. stepParameters, "$id"]);
         _selectStepId = Create("SELECT id FROM steps WHERE build_id = $build AND number = $number", "$build", "$number");
         // The log row's insert, shared the same way.
         const string InsertLog =

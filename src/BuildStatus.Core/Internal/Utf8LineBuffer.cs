@@ -277,7 +277,7 @@ internal sealed class Utf8LineBuffer
     {
         Debug.Assert(count > 0, "A chunk has at least one line.");
         var copy = CopyOut(index, count, out var textLength);
-        return new StoredLogChunk(log, FirstLine + index, count, copy.AsMemory(0, textLength), copy.AsMemory(textLength, count), trusted: true);
+        return new StoredLogChunk(log, FirstLine + index, count, copy.AsMemory(0, textLength), copy.AsMemory(textLength, count));
     }
 
     /// <summary>Decodes lines held in the layout <see cref="CopyOut"/> makes (text with '\n' after each line, then channels).</summary>

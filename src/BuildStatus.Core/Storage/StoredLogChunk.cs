@@ -150,9 +150,8 @@ public sealed class StoredLogChunk
     }
 
     // Core's own path: the Log built the buffer (valid UTF-8, one '\n' per line) and hands it over.
-    internal StoredLogChunk(LogKey log, long firstLine, int lineCount, ReadOnlyMemory<byte> utf8Text, ReadOnlyMemory<byte> channels, bool trusted)
+    internal StoredLogChunk(LogKey log, long firstLine, int lineCount, ReadOnlyMemory<byte> utf8Text, ReadOnlyMemory<byte> channels)
     {
-        _ = trusted;
         Log = log;
         FirstLine = firstLine;
         LineCount = lineCount;

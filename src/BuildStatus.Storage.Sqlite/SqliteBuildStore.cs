@@ -102,7 +102,7 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules (nothing was applied).</exception>
+    /// <exception cref="BatchRejectedException">The batch breaks the <see cref="WriteBatch"/> rules (nothing was applied); <see cref="BatchRejectedException.Keys"/> names the offending rows.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {

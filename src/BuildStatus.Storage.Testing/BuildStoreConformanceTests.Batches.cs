@@ -169,6 +169,17 @@ public abstract partial class BuildStoreConformanceTests
         Assert.That(await Store.ReadLogLinesAsync(log, 0, 100), Is.EqualTo(NewChunk(log, 0, 8).Lines));
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="batch"/> is rejected with <see cref="BatchRejectedException"/> (the one exception
+    /// that means "this can never succeed"; any other exception is retried by Core forever), and that its
+    /// <see cref="BatchRejectedException.Keys"/>, when not empty, name <paramref name="offending"/>.
+    /// </summary>
+    private void AssertRejected(WriteBatch batch, object offending)
+    {
+        var rejection = Assert.ThrowsAsync<BatchRejectedException>(async () => await Store.ApplyAsync(batch));
+        Assert.That(rejection!.Keys, Is.Empty.Or.Contains(offending), "the rejection names the offending row, or no row");
+    }
+
     /// <summary>A batch whose last step belongs to a missing build throws and stores nothing of the batch.</summary>
     /// <returns>A task.</returns>
     [Test]
@@ -182,7 +193,7 @@ public abstract partial class BuildStoreConformanceTests
             Steps = [NewStep(new StepKey("linux", 1, 1)), NewStep(new StepKey("linux", 99, 1))],
         };
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(batch));
+        AssertRejected(batch, new StepKey("linux", 99, 1));
 
         await AssertEmptyAsync();
     }
@@ -199,7 +210,7 @@ public abstract partial class BuildStoreConformanceTests
             Logs = [NewLog(new LogKey("linux", 1, 1, 1)), NewLog(new LogKey("linux", 1, 2, 1))],
         };
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(batch));
+        AssertRejected(batch, new LogKey("linux", 1, 2, 1));
 
         await AssertEmptyAsync();
     }
@@ -219,7 +230,7 @@ public abstract partial class BuildStoreConformanceTests
             LogChunks = [NewChunk(log, 0, 10), NewChunk(log, 11, 5)],
         };
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(batch));
+        AssertRejected(batch, log);
 
         await AssertEmptyAsync();
     }
@@ -234,7 +245,7 @@ public abstract partial class BuildStoreConformanceTests
         var other = new LogKey("linux", 1, 1, 2);
         var batch = new WriteBatch { Logs = [NewLog(other)], LogChunks = [NewChunk(other, 0, 3), NewChunk(log, 12, 3)] };
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(batch));
+        AssertRejected(batch, log);
 
         Assert.That(await Store.ReadLogLinesAsync(log, 0, 100), Has.Count.EqualTo(10));
         Assert.That(await Store.GetLogAsync(other), Is.Null);
@@ -249,7 +260,7 @@ public abstract partial class BuildStoreConformanceTests
         await Store.ApplyAsync(new WriteBatch { Builds = [NewBuild("linux", 1)] });
         var log = new LogKey("linux", 1, 5, 1);
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(new WriteBatch { LogChunks = [NewChunk(log, 0, 1)] }));
+        AssertRejected(new WriteBatch { LogChunks = [NewChunk(log, 0, 1)] }, log);
 
         Assert.That(await Store.ReadLogLinesAsync(log, 0, 10), Is.Empty);
     }
@@ -262,7 +273,7 @@ public abstract partial class BuildStoreConformanceTests
         var log = await SeedLogAsync();
         var missing = log with { LogNumber = 2 };
 
-        Assert.CatchAsync<Exception>(async () => await Store.ApplyAsync(new WriteBatch { LogChunks = [NewChunk(missing, 0, 1)] }));
+        AssertRejected(new WriteBatch { LogChunks = [NewChunk(missing, 0, 1)] }, missing);
 
         Assert.That(await Store.ReadLogLinesAsync(missing, 0, 10), Is.Empty);
     }

@@ -142,7 +142,7 @@ public sealed class LogChunkTests
         var gap = TestData.Chunks(log, 11, 5, 5, TestData.CompilerLine);
         var newStep = TestData.Step(log.Step.Build, number: 2, name: "test");
 
-        var error = Assert.ThrowsAsync<ArgumentException>(() => store.ApplyAsync(new WriteBatch { Steps = [newStep], LogChunks = [.. ok, .. gap] }));
+        var error = Assert.ThrowsAsync<BatchRejectedException>(() => store.ApplyAsync(new WriteBatch { Steps = [newStep], LogChunks = [.. ok, .. gap] }));
 
         Assert.Multiple(async () =>
         {
@@ -160,7 +160,7 @@ public sealed class LogChunkTests
         var store = await test.OpenInitializedAsync();
         var log = await TestData.CreateLogAsync(store);
 
-        Assert.ThrowsAsync<ArgumentException>(() => store.ApplyAsync(new WriteBatch { LogChunks = TestData.Chunks(log with { LogNumber = 2 }, 0, 1, 1, TestData.CompilerLine) }));
+        Assert.ThrowsAsync<BatchRejectedException>(() => store.ApplyAsync(new WriteBatch { LogChunks = TestData.Chunks(log with { LogNumber = 2 }, 0, 1, 1, TestData.CompilerLine) }));
     }
 
     [Test]
@@ -169,7 +169,7 @@ public sealed class LogChunkTests
         await using var test = new TestStore();
         var store = await test.OpenInitializedAsync();
 
-        Assert.ThrowsAsync<ArgumentException>(() => store.ApplyAsync(new WriteBatch
+        Assert.ThrowsAsync<BatchRejectedException>(() => store.ApplyAsync(new WriteBatch
         {
             Builders = [new StoredBuilder("linux", null, [])],
             Steps = [TestData.Step(new BuildKey("linux", 5))],

@@ -158,7 +158,7 @@ public sealed class WritePathTests
         var gap = TestData.Chunks(log.Key, 5, 2, 2, TestData.CompilerLine);
         var good = TestData.Chunks(log.Key, 0, 2, 2, TestData.CompilerLine);
 
-        Assert.ThrowsAsync<ArgumentException>(() => store.ApplyAsync(new WriteBatch { Steps = [step], Logs = [log], LogChunks = gap }));
+        Assert.ThrowsAsync<BatchRejectedException>(() => store.ApplyAsync(new WriteBatch { Steps = [step], Logs = [log], LogChunks = gap }));
         await store.ApplyAsync(new WriteBatch { Steps = [step], Logs = [log], LogChunks = good });
 
         using var connection = test.Connect();

@@ -39,7 +39,7 @@ public sealed class BuildStatusHealthCheck : IHealthCheck
             ["queue_bytes"] = pipeline.PendingBytes,
             ["retries"] = pipeline.RetryCount,
             ["events_dropped"] = host.Hub.TotalDropped,
-            ["rejected_batches"] = pipeline.RejectedBatches,
+            ["quarantined"] = pipeline.Quarantined,
         };
         HealthCheckResult result;
         if (!host.IsRunning)
@@ -54,9 +54,9 @@ public sealed class BuildStatusHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Degraded("Storage commits are failing and being retried.", pipeline.LastError, data);
         }
-        else if (pipeline.RejectedBatches > 0)
+        else if (pipeline.Quarantined > 0)
         {
-            result = HealthCheckResult.Degraded($"The storage backend rejected {pipeline.RejectedBatches} batch(es) as invalid; they were dropped (see the log).", pipeline.LastError, data);
+            result = HealthCheckResult.Degraded($"The storage backend rejected the writes of {pipeline.Quarantined} entities as impossible; they were quarantined and never stored (their keys are in the log).", pipeline.LastError, data);
         }
         else if (pipeline.IsNearBound)
         {

@@ -30,7 +30,9 @@ internal sealed class BuildStatusMetrics : IDisposable
         CommitLatency = _meter.CreateHistogram<double>("buildstatus.writer.commit_latency", "ms", "Time to commit one storage batch.");
         CommitFailures = _meter.CreateCounter<long>("buildstatus.writer.failures", "{failure}", "Failed storage commits.");
         Retries = _meter.CreateCounter<long>("buildstatus.writer.retries", "{retry}", "Storage commit retries.");
-        RejectedBatches = _meter.CreateCounter<long>("buildstatus.writer.rejected_batches", "{batch}", "Batches the backend rejected as invalid, dropped after every attempt.");
+        RejectedBatches = _meter.CreateCounter<long>("buildstatus.writer.rejected_batches", "{batch}", "Batches the backend rejected as impossible (BatchRejectedException); the rest of each was committed without the offending rows.");
+        Quarantined = _meter.CreateCounter<long>("buildstatus.writer.quarantined", "{entity}", "Entity snapshots (a build's row, a step, a log's new lines) the backend rejected: logged with their keys and never stored.");
+        SnapshotFailures = _meter.CreateCounter<long>("buildstatus.writer.snapshot_failures", "{failure}", "Snapshots that threw while a batch was formed (a defect); the entity stays queued.");
         BackpressureWaits = _meter.CreateCounter<long>("buildstatus.writer.backpressure_waits", "{wait}", "Log appends that waited for queue space.");
         BuildsStarted = _meter.CreateCounter<long>("buildstatus.builds.started", "{build}", "Builds started.");
         BuildsFinished = _meter.CreateCounter<long>("buildstatus.builds.finished", "{build}", "Builds finished.");
@@ -47,6 +49,10 @@ internal sealed class BuildStatusMetrics : IDisposable
     public Counter<long> BackpressureWaits { get; }
 
     public Counter<long> RejectedBatches { get; }
+
+    public Counter<long> Quarantined { get; }
+
+    public Counter<long> SnapshotFailures { get; }
 
     public Counter<long> BuildsStarted { get; }
 

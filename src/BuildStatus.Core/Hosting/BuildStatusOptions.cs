@@ -43,6 +43,14 @@ public sealed class BuildStatusOptions
     /// </summary>
     public long MaxLogBytes { get; set; }
 
+    /// <summary>
+    /// Gets or sets the longest line, in UTF-16 chars, that a log keeps as one line. Output that never ends a line (a
+    /// progress meter writing only <c>'\r'</c>, binary data) is split: every <see cref="MaxLineLength"/> chars become a
+    /// line of their own, and the rest continues on the next line (a surrogate pair is never split, so such a line may
+    /// be one char shorter). The default is 65,536 (64 Ki chars); 16 to 16,777,216.
+    /// </summary>
+    public int MaxLineLength { get; set; } = 64 * 1024;
+
     /// <summary>Gets or sets how many bytes of the end of an over-size log are kept (Buildbot's <c>logMaxTailSize</c>). The default is 64 KiB.</summary>
     public int MaxLogTailBytes { get; set; } = 64 * 1024;
 
@@ -61,8 +69,18 @@ public sealed class BuildStatusOptions
     /// <summary>Gets or sets the longest retry delay. The default is 10 s.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Gets or sets how long a graceful stop waits for the queue to drain. The default is 30 s.</summary>
+    /// <summary>
+    /// Gets or sets how long each phase of a graceful stop may take: first the wait for live builds to finish (the
+    /// host is <em>draining</em>: no new builds, running ones may still change and finish), then the wait for the write
+    /// queue to drain. The default is 30 s.
+    /// </summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the source of randomness for the retry jitter: a function returning a value in [0, 1). Tests set it
+    /// to make retry delays exact. The default is <see cref="Random.Shared"/>'s <see cref="Random.NextDouble"/>.
+    /// </summary>
+    public Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
 
     /// <summary>Gets or sets whether start-up finishes builds this host left unfinished as <see cref="BuildResult.Retry"/>. The default is <see langword="true"/>.</summary>
     public bool RecoverOnStart { get; set; } = true;

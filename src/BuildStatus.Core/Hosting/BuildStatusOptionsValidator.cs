@@ -40,6 +40,12 @@ internal sealed class BuildStatusOptionsValidator : IValidateOptions<BuildStatus
         }
 
         Range(failures, nameof(options.MaxLogTailBytes), options.MaxLogTailBytes, 0, int.MaxValue);
+        if (options.Randomizer is null)
+        {
+            failures.Add("BuildStatusOptions.Randomizer is null; leave the default or set a function returning a value in [0, 1).");
+        }
+
+        Range(failures, nameof(options.MaxLineLength), options.MaxLineLength, 16, 16 * 1024 * 1024);
         Range(failures, nameof(options.SubscriberBufferCapacity), options.SubscriberBufferCapacity, 16, 100_000_000);
         Range(failures, nameof(options.MaxWriteAttempts), options.MaxWriteAttempts, 1, 1000);
         Range(failures, nameof(options.EtaHistorySize), options.EtaHistorySize, 1, 1000);

@@ -90,7 +90,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
             var append = new bool[batch.LogChunks.Count];
             if (Plan(batch, append) is { } rejection)
             {
-                return Task.FromException(new BuildStoreException($"The batch was rejected and nothing was applied: {rejection}."));
+                return Task.FromException(new BatchRejectedException($"The batch was rejected and nothing was applied: {rejection.Reason}.", [rejection.Key]));
             }
 
             foreach (var builder in batch.Builders)
@@ -687,7 +687,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
     // Checks the batch against the stored state as the batch itself would change it, and marks in append which
     // chunks to store (false: its first line is already stored, the batch is a retry). Returns why the batch breaks
     // a rule, or null when it may be applied.
-    private string? Plan(WriteBatch batch, bool[] append)
+    private (string Reason, object Key)? Plan(WriteBatch batch, bool[] append)
     {
         var builds = batch.Builds.Select(b => b.Key).ToHashSet();
         var steps = batch.Steps.Select(s => s.Key).ToHashSet();
@@ -695,7 +695,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         {
             if (!BuildExists(step.Key.Build))
             {
-                return $"step {step.Key} belongs to build {step.Key.Build}, which does not exist";
+                return ($"step {step.Key} belongs to build {step.Key.Build}, which does not exist", step.Key);
             }
         }
 
@@ -705,7 +705,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         {
             if (!StepExists(log.Key.Step))
             {
-                return $"log {log.Key} belongs to step {log.Key.Step}, which does not exist";
+                return ($"log {log.Key} belongs to step {log.Key.Step}, which does not exist", log.Key);
             }
 
             lineEnds[log.Key] = FindLog(log.Key)?.LineEnd ?? 0;
@@ -718,12 +718,12 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
             {
                 if (!StepExists(chunk.Log.Step))
                 {
-                    return $"a chunk of log {chunk.Log} belongs to step {chunk.Log.Step}, which does not exist";
+                    return ($"a chunk of log {chunk.Log} belongs to step {chunk.Log.Step}, which does not exist", chunk.Log);
                 }
 
                 if (FindLog(chunk.Log) is not { } stored)
                 {
-                    return $"a chunk of log {chunk.Log} has no log row, stored or in the batch";
+                    return ($"a chunk of log {chunk.Log} has no log row, stored or in the batch", chunk.Log);
                 }
 
                 end = stored.LineEnd;
@@ -731,7 +731,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
 
             if (chunk.FirstLine > end)
             {
-                return $"a chunk of log {chunk.Log} starts at line {chunk.FirstLine}, which would leave a gap after the {end} lines stored";
+                return ($"a chunk of log {chunk.Log} starts at line {chunk.FirstLine}, which would leave a gap after the {end} lines stored", chunk.Log);
             }
 
             append[i] = chunk.FirstLine == end;

@@ -3,82 +3,84 @@ using BuildStatus.Storage;
 namespace BuildStatus.Pipeline;
 
 /// <summary>
-/// Collects one batch's rows. Owned by the writer task; never shared. The writer takes each entity at most
-/// once per batch (<see cref="WritePipeline"/> stops a batch at an entity already in it), so each key appears
-/// once, as the SPI requires.
+/// The snapshots of one batch, in queue order. Owned by the writer task; never shared. The writer takes each entity
+/// at most once per batch (it stops a batch at an entity already in it), so each key appears once, as the SPI requires.
 /// </summary>
 internal sealed class BatchBuilder
 {
     private readonly HashSet<PersistedEntity> _entities = new(ReferenceEqualityComparer.Instance);
 
-    public List<StoredBuilder> Builders { get; } = [];
+    public List<EntitySnapshot> Snapshots { get; } = [];
 
-    public List<StoredWorker> Workers { get; } = [];
+    /// <summary>Gets the rows and chunks in the batch.</summary>
+    public int Count { get; private set; }
 
-    public List<StoredBuild> Builds { get; } = [];
+    /// <summary>Gets the bytes the batch releases from the queue bound.</summary>
+    public long LogBytes { get; private set; }
 
-    public List<StoredStep> Steps { get; } = [];
-
-    public List<StoredLog> Logs { get; } = [];
-
-    public List<StoredLogChunk> Chunks { get; } = [];
-
-    /// <summary>Gets the entities whose snapshots are in the batch, each with the row it added, for <see cref="PersistedEntity.OnCommitted"/>.</summary>
-    public List<(PersistedEntity Entity, object? Snapshot)> Entities { get; } = [];
-
-    /// <summary>Gets or sets the bytes of log text in the batch (released from the queue bound on commit).</summary>
-    public long LogBytes { get; set; }
-
-    public int Count => Builders.Count + Workers.Count + Builds.Count + Steps.Count + Logs.Count + Chunks.Count;
-
-    public void AddEntity(PersistedEntity entity)
-    {
-        if (_entities.Add(entity))
-        {
-            Entities.Add((entity, null));
-        }
-    }
+    /// <summary>Gets the sequence number of the last queue entry taken (the batch covers every entry up to it).</summary>
+    public long LastSeq { get; set; }
 
     public bool Contains(PersistedEntity entity) => _entities.Contains(entity);
 
-    public void Add(PersistedEntity entity, StoredBuilder row) => Builders.Add(row);
+    /// <summary>Marks an entity as taken for this batch without a snapshot (its snapshot failed).</summary>
+    public void Skip(PersistedEntity entity) => _entities.Add(entity);
 
-    public void Add(PersistedEntity entity, StoredWorker row) => Workers.Add(row);
+    /// <summary>Gets or sets whether a snapshot failed while the batch was formed.</summary>
+    public bool HadSnapshotFailure { get; set; }
 
-    public void Add(PersistedEntity entity, StoredBuild row)
+    public void Add(EntitySnapshot snapshot)
     {
-        Builds.Add(row);
-        SetSnapshot(entity, row);
+        _entities.Add(snapshot.Entity);
+        Snapshots.Add(snapshot);
+        Count += snapshot.Count;
+        LogBytes += snapshot.LogBytes;
     }
 
-    public void Add(PersistedEntity entity, StoredStep row)
+    /// <summary>Builds the store's batch from some of the snapshots (in their order).</summary>
+    public static WriteBatch ToBatch(IReadOnlyList<EntitySnapshot> snapshots)
     {
-        Steps.Add(row);
-        SetSnapshot(entity, row);
-    }
-
-    public void Add(PersistedEntity entity, StoredLog row)
-    {
-        Logs.Add(row);
-        SetSnapshot(entity, row);
-    }
-
-    // An entity adds its row right after the writer added the entity (in AppendTo), so it is the last one listed.
-    private void SetSnapshot(PersistedEntity entity, object row)
-    {
-        if (Entities.Count > 0 && ReferenceEquals(Entities[^1].Entity, entity))
+        List<StoredBuilder>? builders = null;
+        List<StoredWorker>? workers = null;
+        List<StoredBuild>? builds = null;
+        List<StoredStep>? steps = null;
+        List<StoredLog>? logs = null;
+        List<StoredLogChunk>? chunks = null;
+        foreach (var snapshot in snapshots)
         {
-            Entities[^1] = (entity, row);
-        }
-    }
+            switch (snapshot.Row)
+            {
+                case StoredBuilder b:
+                    (builders ??= []).Add(b);
+                    break;
+                case StoredWorker w:
+                    (workers ??= []).Add(w);
+                    break;
+                case StoredBuild b:
+                    (builds ??= []).Add(b);
+                    break;
+                case StoredStep s:
+                    (steps ??= []).Add(s);
+                    break;
+                case StoredLog l:
+                    (logs ??= []).Add(l);
+                    break;
+            }
 
-    public WriteBatch ToBatch() => new()
-    {
-        Builders = Builders.ToArray(),
-        Workers = Workers.ToArray(),
-        Builds = Builds.ToArray(),
-        Steps = Steps.ToArray(),
-        Logs = Logs.ToArray(),
-        LogChunks = Chunks.ToArray(),
-    };
+            if (snapshot.Chunks is { Count: > 0 } own)
+            {
+                (chunks ??= []).AddRange(own);
+            }
+        }
+
+        return new WriteBatch
+        {
+            Builders = builders?.ToArray() ?? [],
+            Workers = workers?.ToArray() ?? [],
+            Builds = builds?.ToArray() ?? [],
+            Steps = steps?.ToArray() ?? [],
+            Logs = logs?.ToArray() ?? [],
+            LogChunks = chunks?.ToArray() ?? [],
+        };
+    }
 }

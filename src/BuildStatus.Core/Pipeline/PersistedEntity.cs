@@ -2,9 +2,14 @@ namespace BuildStatus.Pipeline;
 
 /// <summary>
 /// A process object whose state the write-behind pipeline persists. The pipeline queues the entity (not a
-/// copy of its state) when it changes, and takes a snapshot when the writer builds the next batch, so many
+/// copy of its state) when it changes, and takes a snapshot when the writer forms the next batch, so many
 /// changes to one object between two batches cost one row write.
 /// </summary>
+/// <remarks>
+/// The unit of durability is the entity. Taking a snapshot is non-destructive: an entity keeps everything it has not
+/// seen committed (a log keeps its lines) until the writer calls <see cref="OnCommitted"/> or
+/// <see cref="OnDropped"/> for that snapshot, in the order the snapshots were taken.
+/// </remarks>
 internal abstract class PersistedEntity
 {
     /// <summary>
@@ -16,16 +21,28 @@ internal abstract class PersistedEntity
     /// <summary>Gets the lock that guards the entity's mutable state.</summary>
     internal abstract Lock SyncRoot { get; }
 
-    /// <summary>Adds the entity's current state to <paramref name="batch"/>. Called by the writer with <see cref="SyncRoot"/> held.</summary>
-    /// <param name="batch">The batch being built.</param>
-    internal abstract void AppendTo(BatchBuilder batch);
+    /// <summary>
+    /// Adds the entity's current state to <paramref name="snapshot"/>. Called by the writer with <see cref="SyncRoot"/>
+    /// held. If it throws, the writer discards the snapshot, so an implementation changes its own state only as its
+    /// last step, once nothing can throw.
+    /// </summary>
+    /// <param name="snapshot">The snapshot being taken.</param>
+    internal abstract void AppendTo(EntitySnapshot snapshot);
 
-    /// <summary>Called by the writer, without locks, after a batch holding a snapshot of this entity committed.</summary>
-    /// <param name="snapshot">The row this entity added to that batch (a <see cref="Storage.StoredBuild"/>,
-    /// <see cref="Storage.StoredStep"/> or <see cref="Storage.StoredLog"/>), or <see langword="null"/> for entities
-    /// that add other rows. The writer may already hold a newer snapshot in its next batch, so entities must not
-    /// keep "the last snapshot" in a field.</param>
-    internal virtual void OnCommitted(object? snapshot)
+    /// <summary>Called by the writer, without locks, once <paramref name="snapshot"/> is committed.</summary>
+    /// <param name="snapshot">A snapshot this entity filled. The writer may already hold a newer one in its next
+    /// batch, so entities must not treat it as their latest state.</param>
+    internal virtual void OnCommitted(EntitySnapshot snapshot)
+    {
+    }
+
+    /// <summary>
+    /// Called by the writer, without locks, when the backend rejected <paramref name="snapshot"/>'s rows as impossible
+    /// (<see cref="Storage.BatchRejectedException"/>) and they were quarantined: that data will never be stored.
+    /// </summary>
+    /// <param name="snapshot">A snapshot this entity filled.</param>
+    /// <param name="cause">The rejection.</param>
+    internal virtual void OnDropped(EntitySnapshot snapshot, Exception cause)
     {
     }
 }

@@ -1,31 +1,19 @@
-using System.Diagnostics;
 using BuildStatus.Hosting;
 using BuildStatus.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace BuildStatus.Pipeline;
 
-/// <summary>Health of the writer, as the health check reports it.</summary>
-internal enum WriterState
-{
-    /// <summary>Commits succeed.</summary>
-    Healthy,
-
-    /// <summary>The last commit failed and is being retried.</summary>
-    Retrying,
-
-    /// <summary>Retries were exhausted: durability tasks fault; the writer keeps retrying in the background.</summary>
-    Failed,
-}
-
 /// <summary>
-/// The write-behind pipeline: status mutations mark entities dirty (never waiting for I/O); one writer task
-/// drains the queue in order and group-commits snapshots in <see cref="IBuildStore.ApplyAsync"/> batches.
+/// The write-behind pipeline: status mutations mark entities dirty (never waiting for I/O); one writer task drains
+/// the <see cref="WriteQueue"/> in order, forms batches of non-destructive <see cref="EntitySnapshot"/>s and hands
+/// them to the <see cref="BatchCommitter"/>; <see cref="DurabilityWaiters"/> and the <see cref="QueueBound"/> learn
+/// what committed. This type owns the writer loop and its lifecycle.
 /// </summary>
 /// <remarks>
-/// Ordering: every queue entry has a sequence number taken under <see cref="_queueLock"/> together with the
-/// enqueue, so queue order is sequence order. The writer commits entries in that order, so "committed up to
-/// S" means every change queued before S was taken is durable. Durability waiters wait for a sequence.
+/// Lifecycle: <see cref="Start"/> → running → <see cref="StopAsync"/> (drains the queue, then stops: every pending
+/// durability task and every later wait faults with the stop's cause) → <see cref="DisposeAsync"/>. Stop and dispose
+/// are idempotent and safe to call concurrently.
 /// </remarks>
 internal sealed partial class WritePipeline : IAsyncDisposable
 {
@@ -34,26 +22,10 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly BuildStatusMetrics _metrics;
-
-    // Guards _queue and _enqueuedSeq. A leaf lock: taken while an entity's lock may be held, never the reverse.
-    private readonly Lock _queueLock = new();
-    private readonly Queue<(PersistedEntity Entity, long Seq)> _queue = new();
-    private long _enqueuedSeq;
-
-    // Written by the writer task only; read anywhere (Volatile).
-    private long _committedSeq;
-
-    // Guards _waiters and _failure.
-    private readonly Lock _waitLock = new();
-    private readonly List<(long Target, TaskCompletionSource Tcs)> _waiters = [];
-    private Exception? _failure;
-
-    // Bytes of log text appended but not yet committed; Interlocked.
-    private long _pendingBytes;
-
-    // Guards _spaceAvailable: completed when pending bytes drop below the bound.
-    private readonly Lock _spaceLock = new();
-    private TaskCompletionSource? _spaceAvailable;
+    private readonly WriteQueue _queue = new();
+    private readonly DurabilityWaiters _waiters = new();
+    private readonly QueueBound _bound;
+    private readonly BatchCommitter _committer;
 
     // Wakes the writer. _signalled is 1 while a release is outstanding, so the semaphore's count never
     // exceeds 1 however many changes are queued (a count per change would overflow on a busy host).
@@ -64,57 +36,63 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     // scheme as _signal.
     private readonly SemaphoreSlim _urgent = new(0, int.MaxValue);
     private int _urgentSignalled;
+
+    // Cancelled to abort the writer; disposed only once the writer has ended.
     private readonly CancellationTokenSource _abort = new();
 
-    // Entities of the batch the writer is committing (no longer in the queue); counted in the stop report.
-    private volatile int _inFlightEntities;
+    // Guards _writer, _stopTask and _disposeTask: the lifecycle transitions, each run once.
+    private readonly Lock _lifecycle = new();
     private Task? _writer;
-    private volatile bool _stopping;
-    private volatile WriterState _state = WriterState.Healthy;
+    private Task? _stopTask;
+    private Task? _disposeTask;
 
-    public WritePipeline(IBuildStore store, BuildStatusOptions options, TimeProvider time, ILogger logger, BuildStatusMetrics metrics)
+    // Written by the writer task; read anywhere: entities of the batches being committed (out of the queue).
+    private volatile int _inFlightEntities;
+    private volatile bool _stopping;
+
+    public WritePipeline(IBuildStore store, BuildStatusOptions options, TimeProvider time, Func<double> random, ILogger logger, BuildStatusMetrics metrics)
     {
         _store = store;
         _options = options;
         _time = time;
         _logger = logger;
         _metrics = metrics;
+        _bound = new QueueBound(options.MaxQueueBytes);
+        _committer = new BatchCommitter(store, options, time, random, logger, metrics, _waiters);
     }
 
-    public WriterState State => _state;
+    public WriterState State => _committer.State;
 
-    public Exception? LastError { get; private set; }
+    public Exception? LastError => _committer.LastError;
 
-    public long PendingBytes => Interlocked.Read(ref _pendingBytes);
+    public long PendingBytes => _bound.Pending;
 
-    public int QueueLength
-    {
-        get
-        {
-            lock (_queueLock)
-            {
-                return _queue.Count;
-            }
-        }
-    }
+    public int QueueLength => _queue.Count;
 
-    private long _retryCount;
+    public long RetryCount => _committer.RetryCount;
 
-    public long RetryCount => Interlocked.Read(ref _retryCount);
+    /// <summary>Gets how many entity snapshots the backend rejected and the writer quarantined.</summary>
+    public long Quarantined => _committer.Quarantined;
 
-    private long _rejectedBatches;
+    public bool IsNearBound => _bound.IsNearBound;
 
-    /// <summary>Gets how many batches the backend rejected as malformed and the writer dropped.</summary>
-    public long RejectedBatches => Interlocked.Read(ref _rejectedBatches);
-
-    public bool IsNearBound => PendingBytes >= _options.MaxQueueBytes * 8 / 10;
+    /// <summary>Gets whether an append must wait for queue space.</summary>
+    public bool IsFull => _bound.IsFull;
 
     /// <summary>Gets the writer's outstanding wake-ups (at most 1); for tests.</summary>
     internal int PendingSignals => _signal.CurrentCount;
 
+    /// <summary>Gets the sequence number of the latest change queued so far.</summary>
+    public long CurrentSequence => _queue.CurrentSequence;
+
+    public TimeSpan RetryDelay(int attempt) => _committer.RetryDelay(attempt);
+
     public void Start()
     {
-        _writer ??= Task.Run(RunAsync);
+        lock (_lifecycle)
+        {
+            _writer ??= Task.Run(RunAsync);
+        }
     }
 
     /// <summary>Queues an entity whose state changed. The caller holds <see cref="PersistedEntity.SyncRoot"/>.</summary>
@@ -124,136 +102,120 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         if (entity.IsQueued)
         {
             // Already queued and not yet snapshotted: the coming snapshot includes this change.
-            return Volatile.Read(ref _enqueuedSeq);
+            return _queue.CurrentSequenceRelaxed;
         }
 
         entity.IsQueued = true;
-        long seq;
-        lock (_queueLock)
-        {
-            seq = ++_enqueuedSeq;
-            _queue.Enqueue((entity, seq));
-        }
-
+        var seq = _queue.Enqueue(entity);
         Signal();
         return seq;
     }
 
-    /// <summary>Adds appended log bytes to the queue bound; a queue past a quarter of it needs the writer now.</summary>
+    /// <summary>Adds (or removes) bytes counted against the queue bound; a queue past a quarter of it needs the writer now.</summary>
     public void AddPendingBytes(long bytes)
     {
-        if (Interlocked.Add(ref _pendingBytes, bytes) >= _options.MaxQueueBytes / 4)
+        if (_bound.Add(bytes) >= _options.MaxQueueBytes / 4 && bytes > 0)
         {
             Hurry();
         }
     }
 
-    /// <summary>Gets whether an append must wait for queue space.</summary>
-    public bool IsFull => Interlocked.Read(ref _pendingBytes) >= _options.MaxQueueBytes;
-
-    /// <summary>Completes when the pending bytes drop below the bound.</summary>
+    /// <summary>Completes when the pending bytes drop below the bound; faults once the host has stopped.</summary>
     public Task WaitForSpaceAsync(CancellationToken cancellationToken)
     {
-        Task wait;
-        lock (_spaceLock)
+        var wait = _bound.WaitForSpaceAsync(cancellationToken);
+        if (!wait.IsCompleted)
         {
-            if (!IsFull)
-            {
-                return Task.CompletedTask;
-            }
-
-            _spaceAvailable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            wait = _spaceAvailable.Task;
+            Hurry();
+            _metrics.BackpressureWaits.Add(1);
         }
 
-        Hurry();
-        _metrics.BackpressureWaits.Add(1);
-        return wait.WaitAsync(cancellationToken);
+        return wait;
     }
 
-    /// <summary>Gets the sequence number of the latest change queued so far.</summary>
-    public long CurrentSequence
+    /// <summary>Completes when every change up to <paramref name="target"/> is committed (or, for those it does not
+    /// own, dropped: an entity's own tasks check the entity).</summary>
+    public Task WaitForAsync(long target, CancellationToken cancellationToken) => Wait(target, long.MaxValue, cancellationToken);
+
+    /// <summary>Completes when everything queued so far is committed; faults if any of it was dropped.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken)
     {
-        get
-        {
-            lock (_queueLock)
-            {
-                return _enqueuedSeq;
-            }
-        }
+        var floor = _waiters.Committed;
+        return Wait(_queue.CurrentSequence, floor, cancellationToken);
     }
 
-    /// <summary>Completes when every change up to <paramref name="target"/> is committed.</summary>
-    public Task WaitForAsync(long target, CancellationToken cancellationToken)
+    private Task Wait(long target, long dropFloor, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _committedSeq) >= target)
+        if (_waiters.Wait(target, dropFloor) is not { } wait)
         {
             return Task.CompletedTask;
         }
 
-        TaskCompletionSource tcs;
-        lock (_waitLock)
-        {
-            if (Volatile.Read(ref _committedSeq) >= target)
-            {
-                return Task.CompletedTask;
-            }
-
-            if (_failure is not null)
-            {
-                return Task.FromException(Fail(_failure));
-            }
-
-            tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((target, tcs));
-        }
-
         Signal();
         Hurry();
-        return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
+        return cancellationToken.CanBeCanceled && !wait.IsCompleted ? wait.WaitAsync(cancellationToken) : wait;
     }
 
-    /// <summary>Completes when everything queued so far is committed.</summary>
-    public Task FlushAsync(CancellationToken cancellationToken) => WaitForAsync(CurrentSequence, cancellationToken);
-
-    /// <summary>Drains the queue and stops the writer; gives up at the timeout or on cancellation and logs what was not persisted.</summary>
-    public async Task StopAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Drains the queue and stops the writer; gives up at the timeout or on cancellation. Afterwards every pending
+    /// durability task, every later wait that is not already satisfied and every append waiting for space faults
+    /// with what <paramref name="stoppedCause"/> makes. Idempotent: a second call returns the first call's task.
+    /// </summary>
+    public Task StopAsync(TimeSpan timeout, Func<Exception> stoppedCause, CancellationToken cancellationToken)
     {
-        if (_writer is null)
+        lock (_lifecycle)
         {
-            return;
+            return _stopTask ??= StopCoreAsync(timeout, stoppedCause, cancellationToken);
         }
+    }
 
+    private async Task StopCoreAsync(TimeSpan timeout, Func<Exception> stoppedCause, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
         _stopping = true;
-        Signal();
-        Hurry();
-        try
+        _committer.Stopping = true;
+        if (_writer is { } writer)
         {
-            await _writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            await _abort.CancelAsync().ConfigureAwait(false);
-            await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
+            Signal();
+            Hurry();
+            try
+            {
+                await writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                await _abort.CancelAsync().ConfigureAwait(false);
+                await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
+            }
         }
 
         var left = QueueLength + _inFlightEntities;
         var bytes = PendingBytes;
-        if (left > 0 || bytes > 0 || _state != WriterState.Healthy)
+        if (left > 0 || bytes > 0 || State != WriterState.Healthy)
         {
             Log.StopIncomplete(_logger, left, bytes, LastError);
-            lock (_waitLock)
-            {
-                _failure ??= new BuildStoreException($"The host stopped with {left} queued changes and {bytes} bytes of log text not persisted.", LastError);
-                FaultWaiters(_failure);
-            }
         }
+
+        var cause = stoppedCause();
+        _waiters.Stop(cause);
+        _bound.Stop(cause);
     }
 
     private async Task RunAsync()
     {
         var token = _abort.Token;
+        try
+        {
+            await RunLoopAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted (a stop past its timeout, or dispose) or stopping with a failed backend.
+        }
+    }
 
+    private async Task RunLoopAsync(CancellationToken token)
+    {
         // A batch taken while the previous one was being applied, already handed to IBuildStore.PrepareAsync.
         TakenBatch? next = null;
         while (true)
@@ -279,22 +241,23 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                     continue;
                 }
 
-                if (!TryTakeBatch(Volatile.Read(ref _committedSeq), prepare: false, token, out current!))
+                current = TakeBatch(_waiters.Committed, prepare: false, token);
+                if (current.Builder.HadSnapshotFailure && current.Builder.Snapshots.Count == 0)
                 {
+                    // Only entities whose snapshot throws are queued: do not spin on them.
                     await Task.Delay(_options.RetryMaxDelay, _time, token).ConfigureAwait(false);
-                    continue;
                 }
             }
 
-            _inFlightEntities = current.Builder.Entities.Count;
-            var commit = current.Builder.Count > 0 || current.Builder.Entities.Count > 0
-                ? CommitWithRetriesAsync(current, token)
-                : Task.FromResult(true);
+            _inFlightEntities = current.Builder.Snapshots.Count;
+            var commit = current.Builder.Count > 0
+                ? _committer.CommitAsync(current.Builder.Snapshots, current.Batch, current.Prepared, token)
+                : CommitEmpty(current.Builder.Snapshots);
 
-            // While this batch is applied, take the next one as soon as something is queued and let the store
-            // prepare it (compress its logs, say) on another thread, so that work overlaps this batch's I/O instead
-            // of following it. The next batch is applied only after this one completes, so the order of writes is
-            // unchanged. The commit's completion wakes this wait like a queued change does.
+            // While this batch is applied, take the next one as soon as enough is queued and let the store prepare it
+            // (compress its logs, say) on another thread, so that work overlaps this batch's I/O instead of following
+            // it. The next batch is applied only after this one completes, so the order of writes is unchanged. The
+            // commit's completion wakes this wait like a queued change does.
             if (!commit.IsCompleted && !_stopping)
             {
                 _ = commit.ContinueWith(static (_, state) => ((WritePipeline)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -304,12 +267,8 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                     // cut the stream into many tiny batches, each with its own transaction.
                     if (QueueLength > 0 && PendingBytes - current.Builder.LogBytes >= PrepareAheadBytes)
                     {
-                        if (TryTakeBatch(current.LastSeq, prepare: true, token, out var taken))
-                        {
-                            next = taken;
-                            _inFlightEntities = current.Builder.Entities.Count + taken.Builder.Entities.Count;
-                        }
-
+                        next = TakeBatch(current.Builder.LastSeq, prepare: true, token);
+                        _inFlightEntities = current.Builder.Snapshots.Count + next.Builder.Snapshots.Count;
                         break;
                     }
 
@@ -318,55 +277,69 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 }
             }
 
-            var committed = await commit.ConfigureAwait(false);
-            _inFlightEntities = next?.Builder.Entities.Count ?? 0;
-
-            if (committed)
-            {
-                foreach (var (entity, snapshot) in current.Builder.Entities)
-                {
-                    entity.OnCommitted(snapshot);
-                }
-            }
-            else
-            {
-                FaultWaitersUpTo(current.LastSeq, LastError!);
-            }
-
-            var remaining = Interlocked.Add(ref _pendingBytes, -current.Builder.LogBytes);
-            Volatile.Write(ref _committedSeq, current.LastSeq);
-            ReleaseSpace(remaining);
-            CompleteWaiters(current.LastSeq);
+            await commit.ConfigureAwait(false);
+            _inFlightEntities = next?.Builder.Snapshots.Count ?? 0;
+            _bound.Add(-current.Builder.LogBytes);
+            _waiters.Advance(current.Builder.LastSeq);
         }
     }
 
-    /// <summary>Takes the next batch; on a snapshot defect, reports it and returns <see langword="false"/>.</summary>
-    private bool TryTakeBatch(long floorSeq, bool prepare, CancellationToken token, out TakenBatch taken)
+    private static Task CommitEmpty(List<EntitySnapshot> snapshots)
     {
-        try
+        foreach (var snapshot in snapshots)
         {
-            var builder = TakeBatch(floorSeq, out var lastSeq);
-            var batch = builder.ToBatch();
-            var prepared = prepare && !batch.IsEmpty ? PrepareAsync(batch, token) : Task.CompletedTask;
-            taken = new TakenBatch(builder, batch, lastSeq, prepared);
-            return true;
+            snapshot.Entity.OnCommitted(snapshot);
         }
-        catch (Exception ex)
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Takes the next batch: up to MaxBatchSize rows or MaxBatchBytes of log text, each entity at most once. An entity
+    /// whose snapshot throws (a defect) is left out of the batch and queued again; the others are unaffected.
+    /// </summary>
+    private TakenBatch TakeBatch(long floorSeq, bool prepare, CancellationToken token)
+    {
+        var batch = new BatchBuilder { LastSeq = floorSeq };
+        while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes
+            && _queue.TryDequeue(batch, out var item))
         {
-            // A snapshot threw: a defect, not a storage failure. Keep the writer alive, report it, and let
-            // the entities be snapshotted again on the next round.
-            Log.SnapshotFailed(_logger, ex);
-            LastError = ex;
-            _state = WriterState.Failed;
-            lock (_waitLock)
+            var snapshot = new EntitySnapshot(item.Entity, item.Seq);
+            var taken = false;
+            lock (item.Entity.SyncRoot)
             {
-                _failure = ex;
-                FaultWaiters(ex);
+                item.Entity.IsQueued = false;
+                try
+                {
+                    item.Entity.AppendTo(snapshot);
+                    taken = true;
+                }
+                catch (Exception ex)
+                {
+                    // Nothing of the entity changed (snapshots are non-destructive); it is queued again with its
+                    // changes, behind what is queued now.
+                    _metrics.SnapshotFailures.Add(1);
+                    Log.SnapshotFailed(_logger, ex, item.Entity.ToString() ?? string.Empty);
+                    MarkDirty(item.Entity);
+                }
             }
 
-            taken = null!;
-            return false;
+            if (taken)
+            {
+                batch.Add(snapshot);
+            }
+            else
+            {
+                batch.Skip(item.Entity);
+                batch.HadSnapshotFailure = true;
+            }
+
+            batch.LastSeq = item.Seq;
         }
+
+        var whole = BatchBuilder.ToBatch(batch.Snapshots);
+        var prepared = prepare && !whole.IsEmpty ? PrepareAsync(whole, token) : Task.CompletedTask;
+        return new TakenBatch(batch, whole, prepared);
     }
 
     // Runs the store's preparation on a pool thread; its failure only means ApplyAsync does that work itself.
@@ -388,8 +361,8 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     /// <summary>How much queued log text makes the writer take the next batch early, to prepare it during a commit.</summary>
     private const long PrepareAheadBytes = 256 * 1024;
 
-    /// <summary>A batch the writer has taken: its snapshots, the batch the store sees, the sequence it covers, and its preparation.</summary>
-    private sealed record TakenBatch(BatchBuilder Builder, WriteBatch Batch, long LastSeq, Task Prepared);
+    /// <summary>A batch the writer has taken: its snapshots, the batch the store sees, and its preparation.</summary>
+    private sealed record TakenBatch(BatchBuilder Builder, WriteBatch Batch, Task Prepared);
 
     /// <summary>
     /// After waking from idle for a change nobody waits for, gathers changes for up to
@@ -399,7 +372,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private async ValueTask GroupCommitDelayAsync(CancellationToken token)
     {
         var delay = _options.GroupCommitDelay;
-        if (delay <= TimeSpan.Zero || _stopping || HasWaiters || PendingBytes >= _options.MaxQueueBytes / 4)
+        if (delay <= TimeSpan.Zero || _stopping || _waiters.HasWaiters || PendingBytes >= _options.MaxQueueBytes / 4)
         {
             return;
         }
@@ -407,17 +380,6 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         if (await _urgent.WaitAsync(delay, token).ConfigureAwait(false))
         {
             Volatile.Write(ref _urgentSignalled, 0);
-        }
-    }
-
-    private bool HasWaiters
-    {
-        get
-        {
-            lock (_waitLock)
-            {
-                return _waiters.Count > 0;
-            }
         }
     }
 
@@ -437,214 +399,6 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
     }
 
-    private BatchBuilder TakeBatch(long floorSeq, out long lastSeq)
-    {
-        var batch = new BatchBuilder();
-        lastSeq = floorSeq;
-        while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes)
-        {
-            (PersistedEntity Entity, long Seq) item;
-            lock (_queueLock)
-            {
-                // An entity changed again after its snapshot was taken for this batch is queued anew; a batch lists
-                // each key at most once (WriteBatch contract), so that change waits for the next batch.
-                if (!_queue.TryPeek(out item) || batch.Contains(item.Entity))
-                {
-                    break;
-                }
-
-                _queue.Dequeue();
-            }
-
-            batch.AddEntity(item.Entity);
-
-            lock (item.Entity.SyncRoot)
-            {
-                item.Entity.IsQueued = false;
-                try
-                {
-                    item.Entity.AppendTo(batch);
-                }
-                catch
-                {
-                    MarkDirty(item.Entity);
-                    throw;
-                }
-            }
-
-            lastSeq = item.Seq;
-        }
-
-        return batch;
-    }
-
-    /// <summary>Commits a batch, retrying with backoff.</summary>
-    /// <returns><see langword="true"/> when committed; <see langword="false"/> when the backend rejected the batch as
-    /// malformed (<see cref="ArgumentException"/>) on every attempt, so it was dropped.</returns>
-    private async Task<bool> CommitWithRetriesAsync(TakenBatch taken, CancellationToken token)
-    {
-        var batch = taken.Batch;
-        await taken.Prepared.ConfigureAwait(false);
-        var attempt = 0;
-        while (true)
-        {
-            attempt++;
-            var started = _time.GetTimestamp();
-            try
-            {
-                await _store.ApplyAsync(batch, token).ConfigureAwait(false);
-                _metrics.CommitLatency.Record(_time.GetElapsedTime(started).TotalMilliseconds);
-                _metrics.BatchSize.Record(batch.Count);
-                if (_state != WriterState.Healthy)
-                {
-                    Log.Recovered(_logger, attempt);
-                    _state = WriterState.Healthy;
-                    LastError = null;
-                    lock (_waitLock)
-                    {
-                        _failure = null;
-                    }
-                }
-
-                return true;
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (ArgumentException ex) when (attempt >= _options.MaxWriteAttempts)
-            {
-                // The backend says the batch itself is invalid: retrying cannot help, and keeping it would block
-                // every later write. Drop it loudly; the durability tasks that covered it fault.
-                LastError = ex;
-                Interlocked.Increment(ref _rejectedBatches);
-                _metrics.RejectedBatches.Add(1);
-                Log.BatchRejected(_logger, ex, batch.Count, attempt);
-                return false;
-            }
-            catch (Exception ex)
-            {
-                LastError = ex;
-                _metrics.CommitFailures.Add(1);
-                Interlocked.Increment(ref _retryCount);
-                if (attempt >= _options.MaxWriteAttempts && _state != WriterState.Failed)
-                {
-                    _state = WriterState.Failed;
-                    Log.WriterFailed(_logger, ex, attempt);
-                    lock (_waitLock)
-                    {
-                        _failure = ex;
-                        FaultWaiters(ex);
-                    }
-                }
-                else if (_state == WriterState.Healthy)
-                {
-                    _state = WriterState.Retrying;
-                    Log.CommitFailed(_logger, ex, batch.Count);
-                }
-
-                _metrics.Retries.Add(1);
-                if (_stopping && _state == WriterState.Failed)
-                {
-                    // A graceful stop does not wait for a backend that is down.
-                    throw new OperationCanceledException("Stopping with a failed backend.", ex);
-                }
-
-                await Task.Delay(RetryDelay(attempt), _time, token).ConfigureAwait(false);
-            }
-        }
-    }
-
-    internal TimeSpan RetryDelay(int attempt)
-    {
-        var ms = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-        var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
-
-        // Jitter of up to 20 % so several hosts on one database do not retry in lockstep.
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.2 * Random.Shared.NextDouble())));
-    }
-
-    private void FaultWaitersUpTo(long target, Exception cause)
-    {
-        var error = Fail(cause);
-        List<TaskCompletionSource>? faulted = null;
-        lock (_waitLock)
-        {
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Target <= target)
-                {
-                    (faulted ??= []).Add(_waiters[i].Tcs);
-                    _waiters.RemoveAt(i);
-                }
-            }
-        }
-
-        if (faulted is not null)
-        {
-            foreach (var tcs in faulted)
-            {
-                tcs.TrySetException(error);
-            }
-        }
-    }
-
-    private void ReleaseSpace(long remaining)
-    {
-        if (remaining >= _options.MaxQueueBytes)
-        {
-            return;
-        }
-
-        TaskCompletionSource? release;
-        lock (_spaceLock)
-        {
-            release = _spaceAvailable;
-            _spaceAvailable = null;
-        }
-
-        release?.TrySetResult();
-    }
-
-    private void CompleteWaiters(long committed)
-    {
-        List<TaskCompletionSource>? done = null;
-        lock (_waitLock)
-        {
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Target <= committed)
-                {
-                    (done ??= []).Add(_waiters[i].Tcs);
-                    _waiters.RemoveAt(i);
-                }
-            }
-        }
-
-        if (done is not null)
-        {
-            foreach (var tcs in done)
-            {
-                tcs.TrySetResult();
-            }
-        }
-    }
-
-    // Caller holds _waitLock.
-    private void FaultWaiters(Exception cause)
-    {
-        var error = Fail(cause);
-        foreach (var (_, tcs) in _waiters)
-        {
-            tcs.TrySetException(error);
-        }
-
-        _waiters.Clear();
-    }
-
-    private static BuildStoreException Fail(Exception cause)
-        => cause as BuildStoreException ?? new BuildStoreException($"Storage failed: {cause.Message}", cause);
-
     // How long a stop waits for the writer after cancelling it: a backend call that ignores cancellation must
     // not hang the host's shutdown.
     private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
@@ -660,21 +414,31 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         {
             await _writer.WaitAsync(grace, _time, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            // The abort.
-        }
         catch (TimeoutException)
         {
             Log.WriterAbandoned(_logger, grace);
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Aborts the writer (a stop should come first to drain it) and releases what it owns. Idempotent.</summary>
+    public ValueTask DisposeAsync()
     {
+        lock (_lifecycle)
+        {
+            _disposeTask ??= DisposeCoreAsync();
+            return new ValueTask(_disposeTask);
+        }
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        await Task.Yield();
+        _stopping = true;
         await _abort.CancelAsync().ConfigureAwait(false);
         await WaitForWriterAsync(AbortGrace).ConfigureAwait(false);
-
+        var cause = new ObjectDisposedException(nameof(IBuildStatusHost), "The BuildStatus host was disposed before these changes were persisted.");
+        _waiters.Stop(cause);
+        _bound.Stop(cause);
         if (_writer is null || _writer.IsCompleted)
         {
             // An abandoned writer may still touch these; leave them to the finalizer then.
@@ -686,23 +450,11 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Storage commit of {Count} writes failed; retrying with backoff.")]
-        public static partial void CommitFailed(ILogger logger, Exception exception, int count);
-
-        [LoggerMessage(2, LogLevel.Error, "Storage failed {Attempts} times in a row; durability tasks now fault. Writes stay queued and are retried.")]
-        public static partial void WriterFailed(ILogger logger, Exception exception, int attempts);
-
-        [LoggerMessage(3, LogLevel.Information, "Storage recovered after {Attempts} attempts.")]
-        public static partial void Recovered(ILogger logger, int attempts);
-
-        [LoggerMessage(7, LogLevel.Critical, "The storage backend rejected a batch of {Count} writes as invalid {Attempts} times; it was dropped so later writes are not blocked. This is a defect: please report it.")]
-        public static partial void BatchRejected(ILogger logger, Exception exception, int count, int attempts);
-
         [LoggerMessage(8, LogLevel.Warning, "The storage backend failed to prepare a batch ahead of time; it will do that work when the batch is applied.")]
         public static partial void PrepareFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(5, LogLevel.Critical, "Taking a snapshot for storage failed; the writer keeps running and tries again.")]
-        public static partial void SnapshotFailed(ILogger logger, Exception exception);
+        [LoggerMessage(5, LogLevel.Critical, "Taking a snapshot of {Entity} for storage failed; it stays queued and is tried again, the rest of the batch is unaffected.")]
+        public static partial void SnapshotFailed(ILogger logger, Exception exception, string entity);
 
         [LoggerMessage(6, LogLevel.Error, "The storage writer did not stop within {Grace} of being cancelled (a backend call ignores cancellation); it was abandoned.")]
         public static partial void WriterAbandoned(ILogger logger, TimeSpan grace);

@@ -27,7 +27,15 @@ internal sealed class Build : PersistedEntity, IBuild
     private DateTimeOffset? _finishedAt;
     private Step? _currentStep;
     private DateTimeOffset? _eta;
+
+    // Set under Sync when FinishAsync takes effect, so no other mutation gets in after it; _finished completes after
+    // the lock is released (its continuations must not run under it).
+    private volatile bool _isFinished;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Set by the writer (OnDropped of this build or one of its steps and logs): why some of the build's data will
+    // never be stored. Its durability tasks fault with it.
+    private volatile Exception? _dropped;
 
     // Written by the writer only (OnCommitted), read anywhere: the last committed row.
     private volatile StoredBuild _committed;
@@ -82,7 +90,7 @@ internal sealed class Build : PersistedEntity, IBuild
         }
     }
 
-    public bool IsFinished => _finished.Task.IsCompleted;
+    public bool IsFinished => _isFinished;
 
     public string StateText
     {
@@ -225,6 +233,7 @@ internal sealed class Build : PersistedEntity, IBuild
             _stateText = stateText is null ? final.ToString().ToLowerInvariant() : Guard.Text(stateText);
             _currentStep = null;
             _eta = null;
+            _isFinished = true;
             target = _ctx.Pipeline.MarkDirty(this);
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, b._result!.Value) { Timestamp = now });
 
@@ -236,13 +245,31 @@ internal sealed class Build : PersistedEntity, IBuild
         _ctx.Metrics.BuildsFinished.Add(1);
         Owner.OnBuildFinished(this);
         (_ctx.Host.FindWorkerInternal(WorkerName))?.RemoveRunning(this);
-        return _ctx.Pipeline.WaitForAsync(target, cancellationToken);
+        return WaitDurableAsync(target, cancellationToken);
     }
+
+    // Completes when every change up to target is committed; faults when some of this build's data was dropped.
+    private async Task WaitDurableAsync(long target, CancellationToken cancellationToken)
+    {
+        if (_dropped is null)
+        {
+            await _ctx.Pipeline.WaitForAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_dropped is { } cause)
+        {
+            throw new BuildStoreException($"Some of the data of {this} was rejected by the storage backend and will never be stored: {cause.Message}", cause);
+        }
+    }
+
+    /// <summary>Called by the writer when a snapshot of this build or of one of its steps or logs was dropped.</summary>
+    internal void RecordDrop(Exception cause) => _dropped ??= cause;
 
     // Caller holds Sync.
     internal void ThrowIfFinished(string action)
     {
-        if (_finished.Task.IsCompleted)
+        _ctx.ThrowIfStopped(this);
+        if (_isFinished)
         {
             throw new InvalidOperationException($"Cannot {action} build {Number} of builder '{Owner.Name}': it has finished ({_result}).");
         }
@@ -251,7 +278,8 @@ internal sealed class Build : PersistedEntity, IBuild
     // Caller holds Sync. For a change to one of the build's steps; the message is built only when it throws.
     internal void ThrowIfFinished(string action, string stepName)
     {
-        if (_finished.Task.IsCompleted)
+        _ctx.ThrowIfStopped(this);
+        if (_isFinished)
         {
             throw new InvalidOperationException($"Cannot {action} step '{stepName}' of build {Number} of builder '{Owner.Name}': it has finished ({_result}).");
         }
@@ -276,25 +304,26 @@ internal sealed class Build : PersistedEntity, IBuild
         }
     }
 
-    internal override void AppendTo(BatchBuilder batch)
+    internal override void AppendTo(EntitySnapshot snapshot)
     {
-        var snapshot = _initial with
+        snapshot.Row = _initial with
         {
             Properties = _propertiesView,
             FinishedAt = _finishedAt,
             StateText = _stateText,
             Result = _result,
         };
-        batch.Add(this, snapshot);
     }
 
-    internal override void OnCommitted(object? snapshot)
+    internal override void OnCommitted(EntitySnapshot snapshot)
     {
-        if (snapshot is StoredBuild committed)
+        if (snapshot.Row is StoredBuild committed)
         {
             _committed = committed;
         }
     }
+
+    internal override void OnDropped(EntitySnapshot snapshot, Exception cause) => RecordDrop(cause);
 
     public override string ToString() => $"build {Number} of builder '{Owner.Name}'";
 }

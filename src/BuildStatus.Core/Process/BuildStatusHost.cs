@@ -29,9 +29,21 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     private IReadOnlyList<IWorkerStatus> _workersView = [];
     private long _nextRequestId;
 
-    // Lifecycle, guarded by _lifecycle (one start or stop at a time).
-    private readonly SemaphoreSlim _lifecycle = new(1, 1);
-    private volatile int _phase; // 0 new, 1 running, 2 stopped, 3 disposed
+    // Lifecycle: _stateLock guards the transitions' tasks, each created once, so start, stop and dispose are
+    // idempotent and safe to call concurrently. _phase is written under _stateLock (or by the transition's own task)
+    // and read anywhere.
+    private readonly Lock _stateLock = new();
+    private Task? _startTask;
+    private Task? _stopTask;
+    private Task? _disposeTask;
+    private volatile int _phase; // PhaseNew → PhaseRunning → PhaseDraining → PhaseStopped → PhaseDisposed
+    private const int PhaseNew = 0;
+    private const int PhaseRunning = 1;
+    private const int PhaseDraining = 2;
+    private const int PhaseStopped = 3;
+    private const int PhaseDisposed = 4;
+
+    // Set by StartCoreAsync before the janitor starts; cancelled by the stop.
     private CancellationTokenSource? _janitorStop;
     private Task? _janitor;
     private Task? _etaSeed;
@@ -48,7 +60,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         var metrics = new BuildStatusMetrics(meterFactory);
         var hub = new EventHub(opts.SubscriberBufferCapacity, _logger);
         store ??= new MissingStore();
-        var pipeline = new WritePipeline(store, opts, time, _logger, metrics);
+        var pipeline = new WritePipeline(store, opts, time, () => opts.Randomizer(), _logger, metrics);
         _ctx = new HostContext(this, opts, store, time, hub, pipeline, metrics, _logger);
         HistoryImpl = new BuildHistory(_ctx);
         AdapterImpl = new StatusAdapter(_ctx);
@@ -69,7 +81,10 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
     public IStatusAdapter Adapter => AdapterImpl;
 
-    public bool IsRunning => _phase == 1;
+    public bool IsRunning => _phase == PhaseRunning;
+
+    /// <summary>Gets whether the host has stopped (or been disposed): no mutation is accepted any more.</summary>
+    internal bool IsStopped => _phase >= PhaseStopped;
 
     public IReadOnlyList<IBuilderStatus> Builders => Volatile.Read(ref _buildersView);
 
@@ -181,18 +196,20 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     {
         switch (_phase)
         {
-            case 1:
+            case PhaseRunning:
                 return;
-            case 0:
+            case PhaseNew:
                 throw new InvalidOperationException("The BuildStatus host has not been started: call IBuildStatusHost.StartAsync (the hosted service does this under the Generic Host) before starting builds.");
-            case 2:
+            case PhaseDraining:
+                throw new InvalidOperationException("The BuildStatus host is stopping; new builds can no longer be started (running builds may still finish).");
+            case PhaseStopped:
                 throw new InvalidOperationException("The BuildStatus host has stopped; builds can no longer be started.");
             default:
                 throw new ObjectDisposedException(nameof(IBuildStatusHost));
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_phase == 3, this);
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_phase == PhaseDisposed, this);
 
     public IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter = null)
     {
@@ -207,21 +224,32 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         return _ctx.Hub.WatchAsync(filter, cancellationToken);
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        Task start;
+        lock (_stateLock)
         {
             switch (_phase)
             {
-                case 1:
-                    return;
-                case 2:
+                case PhaseRunning:
+                    return Task.CompletedTask;
+                case PhaseDraining or PhaseStopped:
                     throw new InvalidOperationException("The BuildStatus host was stopped and cannot be started again; create a new one.");
-                case 3:
+                case PhaseDisposed:
                     throw new ObjectDisposedException(nameof(IBuildStatusHost));
             }
 
+            start = _startTask ??= StartCoreAsync(cancellationToken);
+        }
+
+        return start;
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
             if (!_hasStore)
             {
                 throw new InvalidOperationException(
@@ -240,9 +268,19 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 await RecoverAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _ctx.Pipeline.Start();
-            _phase = 1;
-            _janitorStop = new CancellationTokenSource();
+            lock (_stateLock)
+            {
+                if (_phase != PhaseNew)
+                {
+                    // Stopped or disposed while starting: stay stopped.
+                    throw new InvalidOperationException("The BuildStatus host was stopped while it was starting.");
+                }
+
+                _ctx.Pipeline.Start();
+                _janitorStop = new CancellationTokenSource();
+                _phase = PhaseRunning;
+            }
+
             if (_ctx.Options.Retention.IsEnabled)
             {
                 _janitor = Task.Run(() => RunJanitorAsync(_janitorStop.Token), CancellationToken.None);
@@ -251,9 +289,15 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             _etaSeed = SeedEtaAsync(_builders.Values.ToArray(), _janitorStop.Token);
             Log.Started(_logger, HostName);
         }
-        finally
+        catch
         {
-            _lifecycle.Release();
+            lock (_stateLock)
+            {
+                // A failed start can be tried again.
+                _startTask = null;
+            }
+
+            throw;
         }
     }
 
@@ -371,7 +415,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     public Task FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        if (_phase == 0)
+        if (_phase == PhaseNew)
         {
             throw new InvalidOperationException("The BuildStatus host has not been started; nothing is written before StartAsync.");
         }
@@ -379,30 +423,89 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         return _ctx.Pipeline.FlushAsync(cancellationToken);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        Task stop;
+        lock (_stateLock)
+        {
+            stop = _stopTask ??= StopCoreAsync(cancellationToken);
+        }
+
+        return stop;
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        bool wasRunning;
+        lock (_stateLock)
+        {
+            wasRunning = _phase == PhaseRunning;
+            if (_phase < PhaseDraining)
+            {
+                _phase = wasRunning ? PhaseDraining : PhaseStopped;
+            }
+        }
+
+        if (!wasRunning)
+        {
+            // Never started (or a start is still in flight, which now fails): nothing to drain.
+            await AwaitQuietly(_startTask).ConfigureAwait(false);
+            await _ctx.Pipeline.StopAsync(TimeSpan.Zero, () => StoppedCause, cancellationToken).ConfigureAwait(false);
+            _phase = Math.Max(_phase, PhaseStopped);
+            return;
+        }
+
+        if (_janitorStop is not null)
+        {
+            await _janitorStop.CancelAsync().ConfigureAwait(false);
+        }
+
+        await AwaitQuietly(_janitor).ConfigureAwait(false);
+        await AwaitQuietly(_etaSeed).ConfigureAwait(false);
+
+        // Draining: running builds may still change and finish until StopTimeout.
+        await WaitForLiveBuildsAsync(cancellationToken).ConfigureAwait(false);
+
+        // Stopped: from here every mutation throws. A live build's partial lines are stored as lines, then the queue drains.
+        _phase = PhaseStopped;
+        foreach (var build in CurrentBuilds)
+        {
+            foreach (var step in build.Steps)
+            {
+                foreach (var log in step.Logs)
+                {
+                    (log as Process.Log)?.EndPartialLinesForStop();
+                }
+            }
+        }
+
+        await _ctx.Pipeline.StopAsync(_ctx.Options.StopTimeout, () => StoppedCause, cancellationToken).ConfigureAwait(false);
+        Log.Stopped(_logger, HostName);
+    }
+
+    // What a durability task that was still pending at the stop faults with: a BuildStoreException, like every
+    // durability failure, with the writer's last error (if any) inside.
+    private BuildStoreException StoppedCause
+        => new($"The BuildStatus host '{HostName}' stopped before these changes were persisted.", _ctx.Pipeline.LastError);
+
+    private async Task WaitForLiveBuildsAsync(CancellationToken cancellationToken)
+    {
+        var live = CurrentBuilds;
+        if (live.Count == 0)
+        {
+            return;
+        }
+
+        Log.Draining(_logger, live.Count, _ctx.Options.StopTimeout);
         try
         {
-            if (_phase != 1)
-            {
-                return;
-            }
-
-            _phase = 2;
-            if (_janitorStop is not null)
-            {
-                await _janitorStop.CancelAsync().ConfigureAwait(false);
-            }
-
-            await AwaitQuietly(_janitor).ConfigureAwait(false);
-            await AwaitQuietly(_etaSeed).ConfigureAwait(false);
-            await _ctx.Pipeline.StopAsync(_ctx.Options.StopTimeout, cancellationToken).ConfigureAwait(false);
-            Log.Stopped(_logger, HostName);
+            await Task.WhenAll(live.Select(b => b.WaitUntilFinishedAsync(CancellationToken.None)))
+                .WaitAsync(_ctx.Options.StopTimeout, _ctx.Time, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            _lifecycle.Release();
+            Log.DrainIncomplete(_logger, CurrentBuilds.Count);
         }
     }
 
@@ -417,21 +520,27 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         {
             await task.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
-            // Stopping.
+            // Stopping: what the task did is logged where it failed, or it was cancelled.
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_phase == 3)
+        Task dispose;
+        lock (_stateLock)
         {
-            return;
+            dispose = _disposeTask ??= DisposeCoreAsync();
         }
 
+        return new ValueTask(dispose);
+    }
+
+    private async Task DisposeCoreAsync()
+    {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _phase = 3;
+        _phase = PhaseDisposed;
         await _ctx.Pipeline.DisposeAsync().ConfigureAwait(false);
         await _ctx.Hub.DisposeAsync().ConfigureAwait(false);
         _janitorStop?.Dispose();
@@ -440,7 +549,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
     /// <summary>
     /// Synchronous disposal for containers disposed with <c>Dispose()</c>: stops gracefully (blocking the
-    /// caller for at most <see cref="BuildStatusOptions.StopTimeout"/>) and releases everything.
+    /// caller for at most twice <see cref="BuildStatusOptions.StopTimeout"/>) and releases everything.
     /// </summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
@@ -460,6 +569,12 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
         [LoggerMessage(14, LogLevel.Warning, "Retention pruning failed; it is tried again at the next interval.")]
         public static partial void PruneFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(16, LogLevel.Information, "Stopping: waiting up to {Timeout} for {Count} running builds to finish.")]
+        public static partial void Draining(ILogger logger, int count, TimeSpan timeout);
+
+        [LoggerMessage(17, LogLevel.Warning, "Stopping: {Count} builds were still running at the stop timeout; what they change from now on is refused.")]
+        public static partial void DrainIncomplete(ILogger logger, int count);
 
         [LoggerMessage(15, LogLevel.Debug, "Could not load ETA history of builder '{Builder}'.")]
         public static partial void EtaSeedFailed(ILogger logger, Exception exception, string builder);

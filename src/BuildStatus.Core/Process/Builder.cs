@@ -2,11 +2,12 @@ using BuildStatus.Internal;
 using BuildStatus.Persistence;
 using BuildStatus.Pipeline;
 using BuildStatus.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace BuildStatus.Process;
 
 /// <summary>A builder: its current and recent builds, pending requests, attached workers and ETA history.</summary>
-internal sealed class Builder : PersistedEntity, IBuilder
+internal sealed partial class Builder : PersistedEntity, IBuilder
 {
     private static readonly IReadOnlyDictionary<string, PropertyValue> NoProperties = new Dictionary<string, PropertyValue>();
 
@@ -150,18 +151,50 @@ internal sealed class Builder : PersistedEntity, IBuilder
         var request = ValidateRequest(info.Request);
         var template = CreateTemplate(info);
 
-        var number = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
-        var build = new Build(_ctx, this, template with { Number = number });
+        // pending → starting before the number is allocated, so two calls cannot start one request twice.
+        request?.Reserve();
+        int number;
+        try
+        {
+            number = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            request?.Unreserve();
+            throw;
+        }
+
+        var row = template with { Number = number };
+        var build = new Build(_ctx, this, row);
+        string? refusal = null;
         lock (_sync)
         {
-            _current.Add(build);
-            Volatile.Write(ref _currentView, _current.ToArray());
-            if (request is not null)
+            if (!_ctx.Host.IsRunning)
             {
-                request.MarkStarted(build);
-                _pending.Remove(request);
-                Volatile.Write(ref _pendingView, _pending.ToArray());
+                request?.Unreserve();
+                refusal = "the BuildStatus host is stopping";
             }
+            else if (request is not null && !request.TryMarkStarted(build))
+            {
+                refusal = $"build request {request.Id} was cancelled while its build was being started";
+            }
+            else
+            {
+                _current.Add(build);
+                Volatile.Write(ref _currentView, _current.ToArray());
+                if (request is not null)
+                {
+                    _pending.Remove(request);
+                    Volatile.Write(ref _pendingView, _pending.ToArray());
+                }
+            }
+        }
+
+        if (refusal is not null)
+        {
+            // The number is stored: finish that build in storage so it is not left unfinished, and never show it live.
+            await AbandonAsync(row, refusal).ConfigureAwait(false);
+            throw new InvalidOperationException($"Cannot start a build on builder '{Name}': {refusal}. Build {number} was stored as Cancelled.");
         }
 
         build.PublishStarted(ExpectedDuration);
@@ -169,6 +202,21 @@ internal sealed class Builder : PersistedEntity, IBuilder
         _ctx.Metrics.BuildsStarted.Add(1);
         (info.Worker as Worker)?.AddRunning(build);
         return build;
+    }
+
+    private async Task AbandonAsync(StoredBuild row, string why)
+    {
+        try
+        {
+            await _ctx.Store.ApplyAsync(
+                new WriteBatch { Builds = [row with { FinishedAt = _ctx.Now, Result = BuildResult.Cancelled, StateText = $"cancelled: {why}" }] },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Recovery finishes it as Retry on a later start.
+            Log.AbandonFailed(_ctx.Logger, ex, Name, row.Number);
+        }
     }
 
     // Allocating the number is the one storage round trip on the status path; a transient failure is retried
@@ -307,6 +355,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
 
     public IBuildRequest SubmitRequest(string? reason = null, IEnumerable<SourceStamp>? sourceStamps = null, IReadOnlyDictionary<string, PropertyValue>? properties = null)
     {
+        _ctx.ThrowIfStopped(this);
         var stamps = sourceStamps?.Select(s => s ?? throw new ArgumentException("sourceStamps contains null.", nameof(sourceStamps))).ToArray() ?? [];
         var props = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
         foreach (var (key, value) in properties ?? NoProperties)
@@ -496,8 +545,14 @@ internal sealed class Builder : PersistedEntity, IBuilder
         }
     }
 
-    internal override void AppendTo(BatchBuilder batch)
-        => batch.Add(this, new StoredBuilder(Name, _description, _tags));
+    internal override void AppendTo(EntitySnapshot snapshot)
+        => snapshot.Row = new StoredBuilder(Name, _description, _tags);
 
     public override string ToString() => $"builder '{Name}'";
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Warning, "Could not store build {Number} of builder '{Builder}' as Cancelled after its start was refused; recovery will finish it.")]
+        public static partial void AbandonFailed(ILogger logger, Exception exception, string builder, int number);
+    }
 }

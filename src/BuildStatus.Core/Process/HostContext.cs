@@ -39,6 +39,16 @@ internal sealed class HostContext
 
     public DateTimeOffset Now => Time.GetUtcNow();
 
+    /// <summary>Throws when the host has stopped: after that nothing can change, because nothing would be stored.</summary>
+    /// <param name="target">The object about to change, for the message.</param>
+    public void ThrowIfStopped(object target)
+    {
+        if (Host.IsStopped)
+        {
+            throw new InvalidOperationException($"Cannot change {target}: the BuildStatus host has stopped, so nothing more can be recorded.");
+        }
+    }
+
     /// <summary>Publishes an event made by <paramref name="create"/> only when someone listens.</summary>
     public void Publish<TState>(TState state, Func<TState, DateTimeOffset, StatusEvent> create)
     {

@@ -41,8 +41,10 @@ internal sealed class Log : PersistedEntity, ILog
     private int _finishedTailCount;
 
     // A trailing piece without '\n' per channel, guarded by _build.Sync; chars, so a surrogate pair split across two
-    // appends is joined before it is encoded.
+    // appends is joined before it is encoded. Each holds at most MaxLineLength chars; their total (_partialChars)
+    // counts against the pipeline's queue bound at two bytes a char.
     private readonly PartialLine[] _partial = new PartialLine[3];
+    private long _partialChars;
 
     // Guarded by _build.Sync: collects the lines of the current append for a LogChunk event while someone listens.
     private List<LogLine>? _eventLines;
@@ -50,9 +52,14 @@ internal sealed class Log : PersistedEntity, ILog
 
     // Storage side, guarded by _build.Sync. Stored numbering equals live numbering until the log exceeds
     // MaxLogBytes; from then on lines wait in _overflow (bounded by MaxLogTailBytes) for Finish.
-    // _pending.FirstLine is the stored number of its first line, so _pending.NextLine == _storedLines.
+    // _pending holds every line not yet seen committed: its first _inFlight lines are in snapshots the writer is
+    // committing (it drops them in OnCommitted), the rest are new. _pending.FirstLine is the stored number of its
+    // first line, so _pending.NextLine == _storedLines. _pendingBytes: bytes of the new lines, not yet in a snapshot.
+    // _poisoned: the backend rejected some of this log's lines, so nothing more of it is stored.
     private readonly Utf8LineBuffer _pending = new();
+    private int _inFlight;
     private long _pendingBytes;
+    private Exception? _poisoned;
     private long _storedLines;
     private long _storedBytes;
     private Utf8LineBuffer? _overflow;
@@ -221,6 +228,11 @@ internal sealed class Log : PersistedEntity, ILog
                 ThrowIfFinished();
             }
 
+            if (_ctx.Host.IsStopped)
+            {
+                _ctx.ThrowIfStopped(this);
+            }
+
             await _ctx.Pipeline.WaitForSpaceAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -243,6 +255,7 @@ internal sealed class Log : PersistedEntity, ILog
         {
             ThrowIfFinished();
             var pendingBytesBefore = _pendingBytes;
+            var partialCharsBefore = _partialChars;
             BeginEvents();
             ref var partial = ref _partial[(int)channel];
             while (true)
@@ -253,20 +266,45 @@ internal sealed class Log : PersistedEntity, ILog
                     break;
                 }
 
-                AddLine(channel, ref partial, text[..nl]);
+                AddPiece(channel, ref partial, text[..nl], endsLine: true);
                 text = text[(nl + 1)..];
             }
 
-            if (endsLine)
+            if (endsLine || !text.IsEmpty)
             {
-                AddLine(channel, ref partial, text);
-            }
-            else if (!text.IsEmpty)
-            {
-                partial.Append(text);
+                AddPiece(channel, ref partial, text, endsLine);
             }
 
-            AfterAppend(pendingBytesBefore);
+            AfterAppend(pendingBytesBefore, partialCharsBefore);
+        }
+    }
+
+    // Caller holds _build.Sync. Adds a piece of text without '\n' after the channel's partial line, splitting it so
+    // that no line is longer than MaxLineLength chars (never between the two halves of a surrogate pair); the last
+    // piece becomes a line when endsLine, or waits in the partial line.
+    private void AddPiece(LogChannel channel, ref PartialLine partial, ReadOnlySpan<char> piece, bool endsLine)
+    {
+        var max = Math.Max(16, _ctx.Options.MaxLineLength);
+        while (partial.Length + piece.Length > max)
+        {
+            var take = max - partial.Length;
+            if (take > 0 && char.IsHighSurrogate(piece[take - 1]))
+            {
+                take--;
+            }
+
+            AddLine(channel, ref partial, piece[..take]);
+            piece = piece[take..];
+        }
+
+        if (endsLine)
+        {
+            AddLine(channel, ref partial, piece);
+        }
+        else if (!piece.IsEmpty)
+        {
+            partial.Append(piece);
+            _partialChars += piece.Length;
         }
     }
 
@@ -280,6 +318,7 @@ internal sealed class Log : PersistedEntity, ILog
         }
 
         partial.Append(end);
+        _partialChars -= partial.Length - end.Length;
         AddLine(channel, TrimCr(partial.Text));
         partial.Clear();
     }
@@ -344,15 +383,15 @@ internal sealed class Log : PersistedEntity, ILog
     }
 
     // Caller holds _build.Sync.
-    private void AfterAppend(long pendingBytesBefore)
+    private void AfterAppend(long pendingBytesBefore, long partialCharsBefore)
     {
-        var added = _pendingBytes - pendingBytesBefore;
-        if (added > 0)
+        var added = _pendingBytes - pendingBytesBefore + ((_partialChars - partialCharsBefore) * sizeof(char));
+        if (added != 0)
         {
             _ctx.Pipeline.AddPendingBytes(added);
         }
 
-        if (_pending.Count > 0)
+        if (_pending.Count > _inFlight)
         {
             _ctx.Pipeline.MarkDirty(this);
         }
@@ -381,17 +420,9 @@ internal sealed class Log : PersistedEntity, ILog
     internal void FinishLocked()
     {
         var pendingBytesBefore = _pendingBytes;
+        var partialCharsBefore = _partialChars;
         BeginEvents();
-        for (var c = 0; c < _partial.Length; c++)
-        {
-            ref var partial = ref _partial[c];
-            if (partial.Length > 0)
-            {
-                AddLine((LogChannel)c, TrimCr(partial.Text));
-            }
-
-            partial.Release();
-        }
+        EndPartialLines();
 
         if (_overflow is { } overflow)
         {
@@ -416,40 +447,92 @@ internal sealed class Log : PersistedEntity, ILog
         }
 
         _finished = true;
-        AfterAppend(pendingBytesBefore);
+        AfterAppend(pendingBytesBefore, partialCharsBefore);
         _eventScratch = null;
         _ctx.Pipeline.MarkDirty(this);
         _ctx.Publish(this, static (l, t) => new LogFinished(l) { Timestamp = t });
     }
 
+    // Caller holds _build.Sync. Each channel's partial line becomes a line of its own.
+    private void EndPartialLines()
+    {
+        for (var c = 0; c < _partial.Length; c++)
+        {
+            ref var partial = ref _partial[c];
+            if (partial.Length > 0)
+            {
+                AddLine((LogChannel)c, TrimCr(partial.Text));
+            }
+
+            partial.Release();
+        }
+
+        _partialChars = 0;
+    }
+
+    /// <summary>
+    /// For a graceful stop: ends each channel's partial line, so the text is stored as a line instead of being lost
+    /// with the host. The log stays open.
+    /// </summary>
+    internal void EndPartialLinesForStop()
+    {
+        lock (_build.Sync)
+        {
+            if (_finished || _partialChars == 0)
+            {
+                return;
+            }
+
+            var pendingBytesBefore = _pendingBytes;
+            var partialCharsBefore = _partialChars;
+            BeginEvents();
+            EndPartialLines();
+            AfterAppend(pendingBytesBefore, partialCharsBefore);
+        }
+    }
+
     // Caller holds _build.Sync.
     private void ThrowIfFinished()
     {
+        _ctx.ThrowIfStopped(this);
         if (_finished)
         {
             throw new InvalidOperationException($"Cannot append to log '{Name}' of {_step}: the log has finished.");
         }
     }
 
-    // Called by the writer with _build.Sync held: hands the pending lines to the batch as chunks of at most
+    // Called by the writer with _build.Sync held: copies the lines not yet in a snapshot into chunks of at most
     // LogChunkMaxLines lines and LogChunkMaxBytes bytes (a longer line is a chunk of its own), each chunk backed by
-    // one exact-size array, so the batch never shares the pooled buffer.
-    internal override void AppendTo(BatchBuilder batch)
+    // one exact-size array, so the batch never shares the pooled buffer. Non-destructive: the lines stay in _pending
+    // until OnCommitted (or OnDropped) for this snapshot; only the last statements change the log's state.
+    internal override void AppendTo(EntitySnapshot snapshot)
     {
+        if (_poisoned is not null)
+        {
+            // Nothing more of this log is stored: release what waits.
+            snapshot.LogBytes = _pendingBytes;
+            _pendingBytes = 0;
+            _pending.Release();
+            _inFlight = 0;
+            return;
+        }
+
         var key = Key;
         var count = _pending.Count;
-        if (count > 0)
+        List<StoredLogChunk>? chunks = null;
+        if (count > _inFlight)
         {
+            chunks = [];
             var maxLines = Math.Max(1, _ctx.Options.LogChunkMaxLines);
             var maxBytes = Math.Max(1, _ctx.Options.LogChunkMaxBytes);
-            var start = 0;
+            var start = _inFlight;
             var bytes = 0L;
-            for (var i = 0; i < count; i++)
+            for (var i = start; i < count; i++)
             {
                 var lineBytes = _pending.GetLineByteCount(i);
                 if (i > start && (i - start >= maxLines || bytes + lineBytes > maxBytes))
                 {
-                    batch.Chunks.Add(_pending.ToChunk(key, start, i - start));
+                    chunks.Add(_pending.ToChunk(key, start, i - start));
                     start = i;
                     bytes = 0;
                 }
@@ -457,24 +540,35 @@ internal sealed class Log : PersistedEntity, ILog
                 bytes += lineBytes;
             }
 
-            batch.Chunks.Add(_pending.ToChunk(key, start, count - start));
-            _pending.Clear();
+            chunks.Add(_pending.ToChunk(key, start, count - start));
         }
 
-        if (_finished || _pending.TextCapacity > KeepPendingCapacity)
-        {
-            // Nothing more comes (finished), or a burst left a big buffer behind: give the arrays back.
-            _pending.Release();
-        }
-
-        batch.LogBytes += _pendingBytes;
+        snapshot.Row = new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes);
+        snapshot.Chunks = chunks;
+        snapshot.Lines = count - _inFlight;
+        snapshot.LogBytes = _pendingBytes;
+        _inFlight = count;
         _pendingBytes = 0;
-        batch.Add(this, new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes));
     }
 
-    internal override void OnCommitted(object? snapshot)
+    internal override void OnCommitted(EntitySnapshot snapshot)
     {
-        if (snapshot is not StoredLog committed)
+        lock (_build.Sync)
+        {
+            if (_poisoned is null)
+            {
+                var lines = Math.Min(snapshot.Lines, _inFlight);
+                _pending.DropFirst(lines);
+                _inFlight -= lines;
+                if (_pending.Count == 0 && (_finished || _pending.TextCapacity > KeepPendingCapacity))
+                {
+                    // Nothing more comes (finished), or a burst left a big buffer behind: give the arrays back.
+                    _pending.Release();
+                }
+            }
+        }
+
+        if (snapshot.Row is not StoredLog committed)
         {
             return;
         }
@@ -482,6 +576,36 @@ internal sealed class Log : PersistedEntity, ILog
         Interlocked.Exchange(ref _committedBytes, committed.ByteCount);
         Interlocked.Exchange(ref _committedLines, committed.LineCount);
         _committedFinished = committed.IsFinished;
+        SignalCommitted();
+    }
+
+    internal override void OnDropped(EntitySnapshot snapshot, Exception cause)
+    {
+        lock (_build.Sync)
+        {
+            _poisoned ??= cause;
+            _pending.Release();
+            _inFlight = 0;
+        }
+
+        _build.RecordDrop(cause);
+        SignalCommitted();
+    }
+
+    /// <summary>Gets why this log's lines stopped being stored, or <see langword="null"/>.</summary>
+    internal Exception? DroppedCause
+    {
+        get
+        {
+            lock (_build.Sync)
+            {
+                return _poisoned;
+            }
+        }
+    }
+
+    private void SignalCommitted()
+    {
         TaskCompletionSource changed;
         lock (_commitLock)
         {

@@ -238,6 +238,7 @@ internal sealed class Step : PersistedEntity, IStep
     {
         lock (_build.Sync)
         {
+            _build.ThrowIfFinished("hide or show", Name);
             if (_hidden == hidden)
             {
                 return;
@@ -309,18 +310,17 @@ internal sealed class Step : PersistedEntity, IStep
     private StoredStep Snapshot()
         => new(Key, Name, _stateText, _startedAt, _finishedAt, _result, _urls, _statistics, _hidden);
 
-    internal override void AppendTo(BatchBuilder batch)
-    {
-        batch.Add(this, Snapshot());
-    }
+    internal override void AppendTo(EntitySnapshot snapshot) => snapshot.Row = Snapshot();
 
-    internal override void OnCommitted(object? snapshot)
+    internal override void OnCommitted(EntitySnapshot snapshot)
     {
-        if (snapshot is StoredStep committed)
+        if (snapshot.Row is StoredStep committed)
         {
             _committed = committed;
         }
     }
+
+    internal override void OnDropped(EntitySnapshot snapshot, Exception cause) => _build.RecordDrop(cause);
 
     public override string ToString() => $"step '{Name}' of {_build}";
 }

@@ -80,6 +80,7 @@ internal sealed class Worker : PersistedEntity, IWorker
 
     public void Connect(string? host = null, IReadOnlyDictionary<string, string>? info = null)
     {
+        _ctx.ThrowIfStopped(this);
         Dictionary<string, string>? copy = null;
         if (info is not null)
         {
@@ -110,6 +111,7 @@ internal sealed class Worker : PersistedEntity, IWorker
 
     public void Disconnect()
     {
+        _ctx.ThrowIfStopped(this);
         lock (_sync)
         {
             if (!_connected)
@@ -128,6 +130,7 @@ internal sealed class Worker : PersistedEntity, IWorker
 
     public void Touch()
     {
+        _ctx.ThrowIfStopped(this);
         lock (_sync)
         {
             _lastSeen = _ctx.Now;
@@ -158,7 +161,7 @@ internal sealed class Worker : PersistedEntity, IWorker
     // Caller holds _sync.
     private StoredWorker Snapshot() => new(Name, _host, _info, _connected, _lastSeen);
 
-    internal override void AppendTo(BatchBuilder batch) => batch.Add(this, Snapshot());
+    internal override void AppendTo(EntitySnapshot snapshot) => snapshot.Row = Snapshot();
 
     public override string ToString() => $"worker '{Name}'";
 }

@@ -59,7 +59,8 @@ public sealed record WriteBatch
     /// </summary>
     /// <param name="batch">The batch to check.</param>
     /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The batch is malformed; the message says where. <see cref="ArgumentException.ParamName"/> is <c>batch</c>.</exception>
+    /// <exception cref="BatchRejectedException">The batch is malformed; the message says where, and
+    /// <see cref="BatchRejectedException.Keys"/> names the offending row where it has a key.</exception>
     public static void Validate(WriteBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -90,7 +91,8 @@ public sealed record WriteBatch
         }
     }
 
-    private static ArgumentException Reject(string message, string paramName = "batch") => new(message + " Nothing in the batch was applied.", paramName);
+    private static BatchRejectedException Reject(string message, object? key = null)
+        => new(message + " Nothing in the batch was applied.", key is null ? [] : [key]);
 
     private static void CheckRows<T>(IReadOnlyList<T>? rows, string name)
         where T : class
@@ -117,12 +119,12 @@ public sealed record WriteBatch
         {
             if (!isComplete(row))
             {
-                throw Reject($"{what} {key(row)} has a null field that is required.");
+                throw Reject($"{what} {key(row)} has a null field that is required.", key(row));
             }
 
             if (!seen.Add(key(row)))
             {
-                throw Reject($"{what} {key(row)} appears twice in the batch.");
+                throw Reject($"{what} {key(row)} appears twice in the batch.", key(row));
             }
         }
     }

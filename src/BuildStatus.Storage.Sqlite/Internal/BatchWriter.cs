@@ -25,7 +25,6 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 /// </remarks>
 internal sealed class BatchWriter : IDisposable
 {
-    private const string BatchParameter = "batch";
 
     /// <summary>How many parameters the build commands share (see <see cref="BindBuild"/>).</summary>
     private const int BuildColumns = 11;
@@ -207,7 +206,7 @@ internal sealed class BatchWriter : IDisposable
     /// <param name="batch">The batch, already checked with <see cref="WriteBatch.Validate"/>.</param>
     /// <param name="encoded">The batch's chunks encoded by <see cref="LogChunkCodec.EncodeAll"/>, in the same order.</param>
     /// <returns>The number of chunks stored (skipped retries excluded).</returns>
-    /// <exception cref="ArgumentException">The batch breaks the <see cref="WriteBatch"/> rules.</exception>
+    /// <exception cref="BatchRejectedException">The batch breaks the <see cref="WriteBatch"/> rules.</exception>
     public int Apply(WriteBatch batch, (LogCompression Codec, byte[] Content)[] encoded)
     {
         try
@@ -574,7 +573,7 @@ internal sealed class BatchWriter : IDisposable
         if (!_buildIds.TryGetValue(key, out var id))
         {
             id = TryScalar(_selectBuildId, key.BuilderName, (long)key.Number)
-                ?? throw Reject($"The batch has a {what} ({owner}) of build {key.BuilderName} #{key.Number}, which does not exist.");
+                ?? throw Reject($"The batch has a {what} ({owner}) of build {key.BuilderName} #{key.Number}, which does not exist.", owner);
             _buildIds[key] = id;
         }
 
@@ -587,7 +586,7 @@ internal sealed class BatchWriter : IDisposable
         {
             var buildId = ResolveBuild(key.Build, what, owner);
             var id = TryScalar(_selectStepId, buildId, (long)key.StepNumber)
-                ?? throw Reject($"The batch has a {what} ({owner}) of step {key.StepNumber} of build {key.BuilderName} #{key.BuildNumber}, which does not exist.");
+                ?? throw Reject($"The batch has a {what} ({owner}) of step {key.StepNumber} of build {key.BuilderName} #{key.BuildNumber}, which does not exist.", owner);
             ids = (id, buildId);
             _stepIds[key] = ids;
         }
@@ -601,7 +600,7 @@ internal sealed class BatchWriter : IDisposable
         {
             var (stepId, _) = ResolveStep(chunk.Log.Step, "log chunk", chunk.Log);
             logId = TryScalar(_selectLogId, stepId, (long)chunk.Log.LogNumber)
-                ?? throw Reject($"The batch has a log chunk of {chunk.Log}, which does not exist.");
+                ?? throw Reject($"The batch has a log chunk of {chunk.Log}, which does not exist.", chunk.Log);
             _logIds[chunk.Log] = logId;
         }
 
@@ -621,7 +620,8 @@ internal sealed class BatchWriter : IDisposable
         {
             throw Reject(string.Create(
                 CultureInfo.InvariantCulture,
-                $"The batch has a log chunk of {chunk.Log} starting at line {first}, but the log has {next} lines stored; the chunk would leave a gap."));
+                $"The batch has a log chunk of {chunk.Log} starting at line {first}, but the log has {next} lines stored; the chunk would leave a gap."),
+                chunk.Log);
         }
 
         var (codec, content) = encoded;
@@ -631,7 +631,7 @@ internal sealed class BatchWriter : IDisposable
         return true;
     }
 
-    private static ArgumentException Reject(string message, string paramName = BatchParameter) => new(message + " Nothing in the batch was applied.", paramName);
+    private static BatchRejectedException Reject(string message, object key) => new(message + " Nothing in the batch was applied.", [key]);
 
     private WriterStatement Create(string sql, params string[] parameterNames)
     {

@@ -17,7 +17,7 @@ public sealed class BatchFormationTests
         var recording = new RecordingStore(new InMemoryBuildStore());
         var options = new BuildStatusOptions();
         using var metrics = new BuildStatusMetrics(null);
-        await using var pipeline = new WritePipeline(recording, options, TimeProvider.System, NullLogger.Instance, metrics);
+        await using var pipeline = new WritePipeline(recording, options, TimeProvider.System, Random.Shared.NextDouble, NullLogger.Instance, metrics);
         var entity = new ChangingWorker(pipeline, "w", changesDuringSnapshot: 3);
         lock (entity.SyncRoot)
         {
@@ -40,7 +40,7 @@ public sealed class BatchFormationTests
         // eventually overflow its count; a wake-up is now outstanding at most once.
         var options = new BuildStatusOptions();
         using var metrics = new BuildStatusMetrics(null);
-        await using var pipeline = new WritePipeline(new InMemoryBuildStore(), options, TimeProvider.System, NullLogger.Instance, metrics);
+        await using var pipeline = new WritePipeline(new InMemoryBuildStore(), options, TimeProvider.System, Random.Shared.NextDouble, NullLogger.Instance, metrics);
         var entities = Enumerable.Range(0, 10_000).Select(i => new ChangingWorker(pipeline, $"w{i}", 0)).ToArray();
         foreach (var e in entities)
         {
@@ -64,9 +64,9 @@ public sealed class BatchFormationTests
 
         internal override Lock SyncRoot => _sync;
 
-        internal override void AppendTo(BatchBuilder batch)
+        internal override void AppendTo(EntitySnapshot snapshot)
         {
-            batch.Add(this, new StoredWorker(name, $"version {_version}", new Dictionary<string, string>(), true, null));
+            snapshot.Row = new StoredWorker(name, $"version {_version}", new Dictionary<string, string>(), true, null);
             if (_changesLeft-- > 0)
             {
                 // A change made "concurrently", between this snapshot and the end of the batch.

@@ -61,7 +61,7 @@ public sealed class WritePipelineTests
     public async Task AppendAsync_WaitingForSpace_HonoursCancellation()
     {
         var store = new FaultyStore(new InMemoryBuildStore());
-        await using var t = await TestHost.StartAsync(o => o.MaxQueueBytes = 64 * 1024, store);
+        await using var t = await TestHost.StartAsync(o => (o.MaxQueueBytes, o.MaxLineLength) = (64 * 1024, 1024 * 1024), store);
         var (build, _, log) = await TestHost.StartBuildWithLogAsync(t.Host);
         store.Stall();
         var big = new string('y', 70 * 1024) + "\n";
@@ -232,7 +232,7 @@ public sealed class RejectedBatchAndStartRetryTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
     [Test]
-    public async Task RejectedBatch_IsDroppedAfterEveryAttempt_LaterWritesStillLand()
+    public async Task RejectedBatch_TheOffendingStepIsQuarantined_LaterWritesStillLand()
     {
         var store = new RejectingStore(new InMemoryBuildStore());
         await using var t = await TestHost.StartAsync(o => o.MaxWriteAttempts = 3, store);
@@ -242,14 +242,15 @@ public sealed class RejectedBatchAndStartRetryTests
         var finish = poisoned.FinishAsync();
 
         var ex = Assert.ThrowsAsync<BuildStoreException>(() => finish.WaitAsync(Limit));
-        Assert.That(ex!.InnerException, Is.InstanceOf<ArgumentException>());
+        Assert.That(ex!.InnerException, Is.InstanceOf<BatchRejectedException>());
         var next = await t.Host.FindBuilder("b")!.StartBuildAsync();
         next.AddStep("fine").Finish(BuildResult.Success);
         await next.FinishAsync().WaitAsync(Limit);
         Assert.That((await t.Store.GetBuildAsync(new BuildKey("b", next.Number)))!.IsFinished, Is.True, "one rejected batch does not block the writer");
+        Assert.That(store.Calls, Is.LessThan(10), "a rejection is not retried");
         var health = await t.Services.GetRequiredService<BuildStatusHealthCheck>().CheckHealthAsync(new HealthCheckContext());
         Assert.That(health.Status, Is.EqualTo(HealthStatus.Degraded));
-        Assert.That(health.Data["rejected_batches"], Is.EqualTo(1L));
+        Assert.That(health.Data["quarantined"], Is.EqualTo(1L));
     }
 
     [Test]
@@ -280,10 +281,17 @@ public sealed class RejectedBatchAndStartRetryTests
 
     private sealed class RejectingStore(IBuildStore inner) : DelegatingBuildStore(inner)
     {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
         public override Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
-            => batch.Steps.Any(s => s.Name == "poison")
-                ? throw new ArgumentException("the backend refuses this batch", nameof(batch))
+        {
+            Interlocked.Increment(ref _calls);
+            return batch.Steps.Any(s => s.Name == "poison")
+                ? throw new BatchRejectedException("the backend refuses this batch")
                 : Inner.ApplyAsync(batch, cancellationToken);
+        }
     }
 
     private sealed class FlakyCreateStore(IBuildStore inner, int failures) : DelegatingBuildStore(inner)

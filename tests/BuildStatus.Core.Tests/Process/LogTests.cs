@@ -182,9 +182,9 @@ public sealed class LogTests
     }
 
     [Test]
-    public async Task AppendAsync_OneHugeLine_IsStoredWhole()
+    public async Task AppendAsync_OneHugeLineWithinMaxLineLength_IsStoredWhole()
     {
-        await using var t = await TestHost.StartAsync();
+        await using var t = await TestHost.StartAsync(o => o.MaxLineLength = 8 * 1024 * 1024);
         var (build, _, log) = await TestHost.StartBuildWithLogAsync(t.Host);
         var huge = new string('h', 5 * 1024 * 1024);
 
@@ -220,7 +220,7 @@ public sealed class LogTests
     public async Task AppendAsync_Memory_WaitingForQueueSpace_CopiesTheTextBeforeTheTaskCompletes()
     {
         var store = new FaultyStore(new InMemoryBuildStore());
-        await using var t = await TestHost.StartAsync(o => o.MaxQueueBytes = 64 * 1024, store);
+        await using var t = await TestHost.StartAsync(o => (o.MaxQueueBytes, o.MaxLineLength) = (64 * 1024, 1024 * 1024), store);
         var (build, _, log) = await TestHost.StartBuildWithLogAsync(t.Host);
         store.Stall();
         await log.AppendAsync(LogChannel.Stdout, new string('y', 70 * 1024) + "\n");

@@ -30,14 +30,15 @@ public sealed class InMemoryBuildStoreTests
     }
 
     [Test]
-    public async Task ApplyAsync_RuleBroken_FaultsWithBuildStoreExceptionNamingTheRow()
+    public async Task ApplyAsync_RuleBroken_FaultsWithBatchRejectedExceptionNamingTheRow()
     {
         await using var store = new InMemoryBuildStore();
         var step = new StoredStep(new StepKey("linux", 9, 1), "compile", "", null, null, null, [], new Dictionary<string, double>(), false);
 
-        var exception = Assert.ThrowsAsync<BuildStoreException>(async () => await store.ApplyAsync(new WriteBatch { Steps = [step] }));
+        var exception = Assert.ThrowsAsync<BatchRejectedException>(async () => await store.ApplyAsync(new WriteBatch { Steps = [step] }));
 
         Assert.That(exception!.Message, Does.Contain("step").And.Contain("does not exist"));
+        Assert.That(exception.Keys, Is.EqualTo(new object[] { step.Key }));
     }
 
     [Test]
@@ -52,13 +53,13 @@ public sealed class InMemoryBuildStoreTests
     }
 
     [Test]
-    public async Task ApplyAsync_KeyTwiceInOneList_ThrowsArgumentException()
+    public async Task ApplyAsync_KeyTwiceInOneList_ThrowsBatchRejectedExceptionNamingTheKey()
     {
         await using var store = new InMemoryBuildStore();
 
-        var exception = Assert.ThrowsAsync<ArgumentException>(async () => await store.ApplyAsync(new WriteBatch { Builds = [NewBuild(1), NewBuild(1)] }));
+        var exception = Assert.ThrowsAsync<BatchRejectedException>(async () => await store.ApplyAsync(new WriteBatch { Builds = [NewBuild(1), NewBuild(1)] }));
 
-        Assert.That(exception!.ParamName, Is.EqualTo("batch"));
+        Assert.That(exception!.Keys, Is.EqualTo(new object[] { new BuildKey("linux", 1) }));
         Assert.That(await store.GetBuildersAsync(), Is.Empty);
     }
 

@@ -1,15 +1,19 @@
 namespace BuildStatus.Pipeline;
 
 /// <summary>
-/// Backpressure: the bytes of log text (whole lines and partial ones) appended but not yet committed or dropped,
-/// against <see cref="BuildStatusOptions.MaxQueueBytes"/>. Appends wait for space while it is full.
+/// Backpressure: the bytes of log text appended but not yet committed or dropped — whole lines, and the partial lines
+/// that logs hold until their <c>'\n'</c> (two bytes a char) — against <see cref="BuildStatusOptions.MaxQueueBytes"/>.
+/// Appends wait for space while it is full. Only committing whole lines releases space, so the bound is full only
+/// while some whole lines wait: partial lines alone (each at most <see cref="BuildStatusOptions.MaxLineLength"/> chars)
+/// never make an append wait forever.
 /// </summary>
 internal sealed class QueueBound
 {
     private readonly long _max;
 
-    // Interlocked.
+    // Interlocked: _pending counts both kinds of bytes; _lines only whole lines (what commits release).
     private long _pending;
+    private long _lines;
 
     // Guards _space (completed when the pending bytes drop below the bound) and _stopped.
     private readonly Lock _lock = new();
@@ -23,15 +27,16 @@ internal sealed class QueueBound
 
     public long Pending => Interlocked.Read(ref _pending);
 
-    public bool IsFull => Interlocked.Read(ref _pending) >= _max;
+    public bool IsFull => Interlocked.Read(ref _pending) >= _max && Interlocked.Read(ref _lines) > 0;
 
     public bool IsNearBound => Pending >= _max * 8 / 10;
 
-    /// <summary>Adds (or, negative, removes) bytes; returns the new total.</summary>
-    public long Add(long bytes)
+    /// <summary>Adds (or, negative, removes) bytes of whole lines and of partial lines; returns the new total.</summary>
+    public long Add(long lineBytes, long partialBytes = 0)
     {
-        var total = Interlocked.Add(ref _pending, bytes);
-        if (bytes < 0 && total < _max)
+        var lines = lineBytes == 0 ? Interlocked.Read(ref _lines) : Interlocked.Add(ref _lines, lineBytes);
+        var total = Interlocked.Add(ref _pending, lineBytes + partialBytes);
+        if ((lineBytes < 0 || partialBytes < 0) && (total < _max || lines <= 0))
         {
             ReleaseWaiters();
         }

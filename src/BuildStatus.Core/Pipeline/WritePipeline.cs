@@ -111,10 +111,11 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         return seq;
     }
 
-    /// <summary>Adds (or removes) bytes counted against the queue bound; a queue past a quarter of it needs the writer now.</summary>
-    public void AddPendingBytes(long bytes)
+    /// <summary>Adds (or removes) bytes of whole lines and of partial lines counted against the queue bound; a queue
+    /// past a quarter of it needs the writer now.</summary>
+    public void AddPendingBytes(long lineBytes, long partialBytes)
     {
-        if (_bound.Add(bytes) >= _options.MaxQueueBytes / 4 && bytes > 0)
+        if (_bound.Add(lineBytes, partialBytes) >= _options.MaxQueueBytes / 4 && lineBytes > 0)
         {
             Hurry();
         }

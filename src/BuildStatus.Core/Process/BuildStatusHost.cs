@@ -425,28 +425,43 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        Task stop;
         lock (_stateLock)
         {
-            stop = _stopTask ??= StopCoreAsync(cancellationToken);
-        }
+            if (_stopTask is null)
+            {
+                // The transition happens now, before this call returns: no build starts after StopAsync was called.
+                var wasRunning = _phase == PhaseRunning || (_phase == PhaseDraining && _drainingEarly);
+                if (_phase < PhaseDraining)
+                {
+                    _phase = wasRunning ? PhaseDraining : PhaseStopped;
+                }
 
-        return stop;
+                _stopTask = StopCoreAsync(wasRunning, cancellationToken);
+            }
+
+            return _stopTask;
+        }
     }
 
-    private async Task StopCoreAsync(CancellationToken cancellationToken)
+    /// <summary>Running → draining: no new builds; running builds may still change and finish. The stop follows.</summary>
+    internal void BeginDraining()
     {
-        await Task.Yield();
-        bool wasRunning;
         lock (_stateLock)
         {
-            wasRunning = _phase == PhaseRunning;
-            if (_phase < PhaseDraining)
+            if (_phase == PhaseRunning)
             {
-                _phase = wasRunning ? PhaseDraining : PhaseStopped;
+                _phase = PhaseDraining;
+                _drainingEarly = true;
             }
         }
+    }
 
+    // Set under _stateLock by BeginDraining: the stop that follows was running when draining began.
+    private bool _drainingEarly;
+
+    private async Task StopCoreAsync(bool wasRunning, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
         if (!wasRunning)
         {
             // Never started (or a start is still in flight, which now fails): nothing to drain.

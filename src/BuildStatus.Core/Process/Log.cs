@@ -385,10 +385,11 @@ internal sealed class Log : PersistedEntity, ILog
     // Caller holds _build.Sync.
     private void AfterAppend(long pendingBytesBefore, long partialCharsBefore)
     {
-        var added = _pendingBytes - pendingBytesBefore + ((_partialChars - partialCharsBefore) * sizeof(char));
-        if (added != 0)
+        var lineBytes = _pendingBytes - pendingBytesBefore;
+        var partialBytes = (_partialChars - partialCharsBefore) * sizeof(char);
+        if (lineBytes != 0 || partialBytes != 0)
         {
-            _ctx.Pipeline.AddPendingBytes(added);
+            _ctx.Pipeline.AddPendingBytes(lineBytes, partialBytes);
         }
 
         if (_pending.Count > _inFlight)

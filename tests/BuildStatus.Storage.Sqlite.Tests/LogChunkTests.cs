@@ -147,7 +147,7 @@ public sealed class LogChunkTests
         Assert.Multiple(async () =>
         {
             Assert.That(error!.Message, Does.Contain("gap"));
-            Assert.That(error.ParamName, Is.EqualTo("batch"));
+            Assert.That(error.Keys, Is.EqualTo(new object[] { log }));
             Assert.That(await store.GetStepsAsync(log.Step.Build), Has.Count.EqualTo(1));
             Assert.That(await store.ReadLogLinesAsync(log, 0, 100), Is.Empty);
         });

@@ -387,6 +387,11 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 {
                     Log.Pruned(_logger, result.BuildsDeleted, result.LogsDeleted);
                 }
+
+                if (result.BuildsDeleted > 0)
+                {
+                    await ForgetPrunedBuildsAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -398,6 +403,24 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             }
         }
         while (await WaitTick(timer, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Retention and RAM agree: a recent build that retention deleted from storage leaves the builder's recent builds
+    /// too (a finished build never writes again, so nothing of it is re-created).
+    /// </summary>
+    private async Task ForgetPrunedBuildsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var builder in _builders.Values)
+        {
+            foreach (var recent in builder.RecentBuilds)
+            {
+                if (await _ctx.Store.GetBuildAsync(new BuildKey(builder.Name, recent.Number), cancellationToken).ConfigureAwait(false) is null)
+                {
+                    builder.ForgetRecent(recent);
+                }
+            }
+        }
     }
 
     private static async Task<bool> WaitTick(PeriodicTimer timer, CancellationToken cancellationToken)

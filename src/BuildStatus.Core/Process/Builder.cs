@@ -447,6 +447,18 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         RecomputeState();
     }
 
+    /// <summary>Drops a recent build that retention deleted from storage. Caller holds no lock.</summary>
+    internal void ForgetRecent(IBuildStatus build)
+    {
+        lock (_sync)
+        {
+            if (_recent.Remove((Build)build))
+            {
+                Volatile.Write(ref _recentView, _recent.ToArray());
+            }
+        }
+    }
+
     /// <summary>Seeds ETA history from stored builds (oldest first). Caller holds no lock.</summary>
     internal void SeedDurations(IEnumerable<(TimeSpan Duration, IReadOnlyList<(string Name, TimeSpan Duration)> Steps)> history)
     {

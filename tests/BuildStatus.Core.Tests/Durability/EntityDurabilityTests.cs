@@ -161,6 +161,36 @@ public sealed class EntityDurabilityTests
     }
 
     [Test]
+    public async Task Retention_PrunesARecentBuild_ItLeavesRam_AndItsStepsRefuseChanges()
+    {
+        // Before: retention deleted build 1 while RAM still listed it, and Step.SetHidden (lacking the finished-build
+        // check) queued a step of a build that no longer existed, which made the next batch fail.
+        await using var t = await TestHost.StartAsync(o =>
+        {
+            o.Retention = new RetentionPolicy { MaxBuildsPerBuilder = 1 };
+            o.RetentionInterval = TimeSpan.FromMilliseconds(100);
+        });
+        var builder = t.Host.AddBuilder("b");
+        var first = await builder.StartBuildAsync();
+        var firstStep = first.AddStep("s");
+        await first.FinishAsync().WaitAsync(Limit);
+        var second = await builder.StartBuildAsync();
+        await second.FinishAsync().WaitAsync(Limit);
+
+        var deadline = DateTime.UtcNow + Limit;
+        while (builder.RecentBuilds.Count > 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.That(builder.RecentBuilds.Select(b => b.Number), Is.EqualTo(new[] { second.Number }), "the pruned build left RAM");
+        Assert.That(await t.Store.GetBuildAsync(new BuildKey("b", first.Number)), Is.Null);
+        Assert.That(() => firstStep.SetHidden(true), Throws.InvalidOperationException.With.Message.Contains("finished"));
+        await t.Host.FlushAsync().WaitAsync(Limit);
+        Assert.That(((BuildStatusHost)t.Host).Pipeline.Quarantined, Is.Zero);
+    }
+
+    [Test]
     public void RetryDelay_UsesTheInjectedRandomizer()
     {
         var options = new BuildStatusOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(100), RetryMaxDelay = TimeSpan.FromSeconds(1), Randomizer = () => 0.5 };

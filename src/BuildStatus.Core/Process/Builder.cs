@@ -18,7 +18,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
     private IReadOnlyList<string> _tags;
     private readonly List<Build> _current = [];
     private IReadOnlyList<IBuildStatus> _currentView = [];
-    private readonly List<Build> _recent = []; // newest first
+    private readonly List<Build> _recent = []; // highest number first (see OnBuildFinished)
     private IReadOnlyList<IBuildStatus> _recentView = [];
     private readonly List<BuildRequest> _pending = [];
     private IReadOnlyList<IBuildRequestStatus> _pendingView = [];
@@ -374,6 +374,24 @@ internal sealed class Builder : PersistedEntity, IBuilder
     /// <summary>Called by a build after it finished, with no build lock held.</summary>
     internal void OnBuildFinished(Build build)
     {
+        // Read the build (which takes its lock) before taking the builder's: the builder lock is never held while
+        // taking a build's.
+        var number = build.Number;
+        List<(string Name, TimeSpan Duration)>? stepDurations = null;
+        TimeSpan duration = default;
+        if (build.Result is { } result && BuildResults.IsPassing(result) && build.FinishedAt is { } finished)
+        {
+            duration = finished - build.StartedAt;
+            stepDurations = [];
+            foreach (var step in build.Steps)
+            {
+                if (step.StartedAt is { } s && step.FinishedAt is { } f)
+                {
+                    stepDurations.Add((step.Name, f - s));
+                }
+            }
+        }
+
         lock (_sync)
         {
             _current.Remove(build);
@@ -381,7 +399,15 @@ internal sealed class Builder : PersistedEntity, IBuilder
             var keep = _ctx.Options.RecentBuildsPerBuilder;
             if (keep > 0)
             {
-                _recent.Insert(0, build);
+                // Newest first by number, not by finish time, as history's "last finished build" is: with builds
+                // running concurrently, a lower number may finish later and goes after the higher ones.
+                var at = 0;
+                while (at < _recent.Count && _recent[at].Number > number)
+                {
+                    at++;
+                }
+
+                _recent.Insert(at, build);
                 if (_recent.Count > keep)
                 {
                     _recent.RemoveRange(keep, _recent.Count - keep);
@@ -389,9 +415,9 @@ internal sealed class Builder : PersistedEntity, IBuilder
             }
 
             Volatile.Write(ref _recentView, _recent.ToArray());
-            if (build.Result is { } result && BuildResults.IsPassing(result) && build.FinishedAt is { } finished)
+            if (stepDurations is not null)
             {
-                RecordDurations(finished - build.StartedAt, build.Steps);
+                RecordDurations(duration, stepDurations);
             }
         }
 
@@ -417,15 +443,12 @@ internal sealed class Builder : PersistedEntity, IBuilder
     }
 
     // Caller holds _sync.
-    private void RecordDurations(TimeSpan duration, IReadOnlyList<IStepStatus> steps)
+    private void RecordDurations(TimeSpan duration, List<(string Name, TimeSpan Duration)> steps)
     {
         Push(_durations, duration);
-        foreach (var step in steps)
+        foreach (var (name, stepDuration) in steps)
         {
-            if (step.StartedAt is { } s && step.FinishedAt is { } f)
-            {
-                Push(StepQueue(step.Name), f - s);
-            }
+            Push(StepQueue(name), stepDuration);
         }
 
         _expected = Average(_durations);

@@ -372,7 +372,7 @@ internal sealed class Log : PersistedEntity, ILog
     {
         lock (_build.Sync)
         {
-            ThrowIfFinished();
+            ThrowIfFinished("finish");
             FinishLocked();
         }
     }
@@ -423,11 +423,11 @@ internal sealed class Log : PersistedEntity, ILog
     }
 
     // Caller holds _build.Sync.
-    private void ThrowIfFinished()
+    private void ThrowIfFinished(string action = "append to")
     {
         if (_finished)
         {
-            throw new InvalidOperationException($"Cannot append to log '{Name}' of {_step}: the log has finished.");
+            throw new InvalidOperationException($"Cannot {action} log '{Name}' of {_step}: the log has finished.");
         }
     }
 

@@ -87,5 +87,6 @@ public sealed class BuilderRecentBuildsTests
 
         Assert.That(finishing.Join(Limit), Is.True);
         Assert.That(builderLockFree, Is.True, "the builder lock must not be held while a build's lock is taken");
+        await build.FinishAsync();
     }
 }

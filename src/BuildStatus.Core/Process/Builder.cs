@@ -224,7 +224,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
 
     private StoredBuild CreateTemplate(BuildStartInfo info)
     {
-        var stamps = CopyList(info.SourceStamps, nameof(info.SourceStamps), static s => s with
+        var stamps = CopyList(info.SourceStamps, nameof(info), nameof(info.SourceStamps), static s => s with
         {
             Repository = Guard.Text(s.Repository ?? throw new ArgumentException("A source stamp has no repository.", nameof(info))),
             Branch = Guard.OptionalText(s.Branch),
@@ -232,7 +232,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
             Project = Guard.OptionalText(s.Project),
             Codebase = Guard.OptionalText(s.Codebase),
         });
-        var changes = CopyList(info.Changes, nameof(info.Changes), static c => c with
+        var changes = CopyList(info.Changes, nameof(info), nameof(info.Changes), static c => c with
         {
             Revision = Guard.Text(c.Revision ?? throw new ArgumentException("A change has no revision.", nameof(info))),
             Author = Guard.Text(c.Author ?? throw new ArgumentException("A change has no author.", nameof(info))),
@@ -260,7 +260,11 @@ internal sealed class Builder : PersistedEntity, IBuilder
         foreach (var (key, value) in info.Properties ?? NoProperties)
         {
             var name = Guard.Name(key, nameof(info));
-            ArgumentNullException.ThrowIfNull(value, nameof(info));
+            if (value is null)
+            {
+                throw new ArgumentNullException(nameof(info), $"BuildStartInfo.Properties['{name}'] is null.");
+            }
+
             properties[name] = new PropertyValue(Guard.Text(value.Value ?? string.Empty), Guard.Text(value.Source ?? string.Empty));
         }
 
@@ -288,18 +292,20 @@ internal sealed class Builder : PersistedEntity, IBuilder
             null);
     }
 
-    private static List<T> CopyList<T>(IReadOnlyList<T>? source, string name, Func<T, T> clean)
+    // Every problem with a BuildStartInfo is reported with ParamName "info" (the parameter of StartBuildAsync) and a
+    // message naming the property, so equivalent errors look alike.
+    private static List<T> CopyList<T>(IReadOnlyList<T>? source, string paramName, string property, Func<T, T> clean)
         where T : class
     {
         if (source is null)
         {
-            throw new ArgumentNullException(name);
+            throw new ArgumentNullException(paramName, $"BuildStartInfo.{property} is null.");
         }
 
         var list = new List<T>(source.Count);
         foreach (var item in source)
         {
-            list.Add(clean(item ?? throw new ArgumentException($"{name} contains null.", name)));
+            list.Add(clean(item ?? throw new ArgumentException($"BuildStartInfo.{property} contains null.", paramName)));
         }
 
         return list;

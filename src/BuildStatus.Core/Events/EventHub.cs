@@ -88,6 +88,36 @@ internal sealed class EventHub : IAsyncDisposable
         }
     }
 
+    /// <summary>Returns whether any subscriber's buffer holds an event that satisfies <paramref name="predicate"/> (run under that subscriber's lock; it must take none).</summary>
+    /// <param name="state">Passed to <paramref name="predicate"/>.</param>
+    /// <param name="predicate">The test.</param>
+    /// <typeparam name="TState">The type of <paramref name="state"/>.</typeparam>
+    /// <returns><see langword="true"/> when one does.</returns>
+    public bool AnyBuffered<TState>(TState state, Func<TState, StatusEvent, bool> predicate)
+    {
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            if (subscriber.AnyBuffered(state, predicate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Replaces, in every subscriber's buffer, the events <paramref name="map"/> returns a replacement for (run under that subscriber's lock; it must take none).</summary>
+    /// <param name="state">Passed to <paramref name="map"/>.</param>
+    /// <param name="map">Returns the replacement, or <see langword="null"/> to keep the event.</param>
+    /// <typeparam name="TState">The type of <paramref name="state"/>.</typeparam>
+    public void RewriteBuffered<TState>(TState state, Func<TState, StatusEvent, StatusEvent?> map)
+    {
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            subscriber.RewriteBuffered(state, map);
+        }
+    }
+
     /// <summary>Subscribes a receiver; its events are delivered in order by a pump of its own.</summary>
     /// <param name="receiver">The receiver.</param>
     /// <param name="filter">The filter, or <see langword="null"/> for all events.</param>

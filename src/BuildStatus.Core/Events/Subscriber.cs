@@ -164,6 +164,42 @@ internal abstract class Subscriber
         }
     }
 
+    /// <summary>Returns whether any buffered event satisfies <paramref name="predicate"/>, which runs under <c>_gate</c> and must take no lock.</summary>
+    internal bool AnyBuffered<TState>(TState state, Func<TState, StatusEvent, bool> predicate)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (predicate(state, _ring[(_head + i) % _ring.Length]!))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Replaces each buffered event for which <paramref name="map"/> returns another (of the same weight), in
+    /// place. <paramref name="map"/> runs under <c>_gate</c> and must take no lock.
+    /// </summary>
+    internal void RewriteBuffered<TState>(TState state, Func<TState, StatusEvent, StatusEvent?> map)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                var index = (_head + i) % _ring.Length;
+                if (map(state, _ring[index]!) is { } replacement)
+                {
+                    _ring[index] = replacement;
+                }
+            }
+        }
+    }
+
     /// <summary>Unregisters the subscriber, stops delivery and discards buffered events. Idempotent; any thread.</summary>
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using BuildStatus.Adapters;
 using BuildStatus.Internal;
 using BuildStatus.Persistence;
 using BuildStatus.Pipeline;
@@ -398,12 +399,17 @@ internal sealed class Builder : PersistedEntity, IBuilder
             }
         }
 
+        List<Build>? evicted = null;
         lock (_sync)
         {
             _current.Remove(build);
             Volatile.Write(ref _currentView, _current.ToArray());
             var keep = _ctx.Options.RecentBuildsPerBuilder;
-            if (keep > 0)
+            if (keep <= 0)
+            {
+                evicted = [build];
+            }
+            else
             {
                 // Newest first by number, not by finish time, as history's "last finished build" is: with builds
                 // running concurrently, a lower number may finish later and goes after the higher ones.
@@ -416,6 +422,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
                 _recent.Insert(at, build);
                 if (_recent.Count > keep)
                 {
+                    evicted = _recent.GetRange(keep, _recent.Count - keep);
                     _recent.RemoveRange(keep, _recent.Count - keep);
                 }
             }
@@ -428,6 +435,15 @@ internal sealed class Builder : PersistedEntity, IBuilder
         }
 
         RecomputeState();
+
+        // The builds that just left RAM must not stay alive through events a slow subscriber has not taken yet.
+        if (evicted is not null)
+        {
+            foreach (var old in evicted)
+            {
+                DetachedStatus.Detach(_ctx, old);
+            }
+        }
     }
 
     /// <summary>Seeds ETA history from stored builds (oldest first). Caller holds no lock.</summary>

@@ -10,7 +10,9 @@ public static class SqliteBuildStatusBuilderExtensions
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, for example <c>Data Source=builds.db</c>.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="connectionString"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is empty or invalid (see <see cref="SqliteStorageOptions.Validate"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is empty or white space. Other invalid
+    /// connection strings (see <see cref="SqliteStorageOptions.Validate"/>) make the host's start throw an
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>.</exception>
     public static BuildStatusBuilder UseSqlite(this BuildStatusBuilder builder, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -18,19 +20,21 @@ public static class SqliteBuildStatusBuilderExtensions
         return builder.UseSqlite(options => options.ConnectionString = connectionString);
     }
 
-    /// <summary>Stores history in SQLite with options set by <paramref name="configure"/>, validated now.</summary>
+    /// <summary>
+    /// Stores history in SQLite with options set by <paramref name="configure"/>. The options are set and checked
+    /// when the store is created, and invalid options (a missing <see cref="SqliteStorageOptions.ConnectionString"/>,
+    /// an in-memory database, ...) make <see cref="IBuildStatusHost.StartAsync"/> (the hosted service's start under
+    /// the Generic Host) throw an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> that names
+    /// the problem, as invalid <see cref="BuildStatusOptions"/> do; registering never throws for them.
+    /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Sets the options; <see cref="SqliteStorageOptions.ConnectionString"/> is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The configured options are invalid (see <see cref="SqliteStorageOptions.Validate"/>).</exception>
     public static BuildStatusBuilder UseSqlite(this BuildStatusBuilder builder, Action<SqliteStorageOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        var options = new SqliteStorageOptions();
-        configure(options);
-        options.Validate();
-        return builder.UseStore(_ => new SqliteBuildStore(options));
+        return builder.UseStore(_ => Storage.Sqlite.Internal.InvalidOptionsStore.Create(configure));
     }
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using NUnit.Framework;
 
 namespace BuildStatus.Storage.Sqlite.Tests;
@@ -55,7 +57,38 @@ public sealed class RegistrationTests
             Assert.That(() => SqliteBuildStatusBuilderExtensions.UseSqlite(null!, _ => { }), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("builder"));
             Assert.That(() => services.AddBuildStatus(b => b.UseSqlite(string.Empty)), Throws.ArgumentException.With.Property("ParamName").EqualTo("connectionString"));
             Assert.That(() => services.AddBuildStatus(b => b.UseSqlite((Action<SqliteStorageOptions>)null!)), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("configure"));
-            Assert.That(() => services.AddBuildStatus(b => b.UseSqlite(o => o.ConnectionString = "Data Source=:memory:")), Throws.ArgumentException.With.Property("ParamName").EqualTo("ConnectionString"));
         });
+    }
+
+    [TestCase(null, "ConnectionString is required")]
+    [TestCase("Data Source=:memory:", "must name a database file")]
+    [TestCase("Data Source=x.db;Mode=ReadOnly", "Mode=ReadOnly")]
+    public async Task UseSqlite_InvalidOptions_RegisterThenThrowOptionsValidationExceptionAtStart(string? connectionString, string message)
+    {
+        var services = new ServiceCollection();
+        services.AddBuildStatus(b => b.UseSqlite(o => o.ConnectionString = connectionString));
+        await using var provider = services.BuildServiceProvider();
+        var host = provider.GetRequiredService<IBuildStatusHost>();
+
+        var error = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.OptionsType, Is.EqualTo(typeof(SqliteStorageOptions)));
+            Assert.That(error.Failures.Single(), Does.Contain(message).And.Contain("ConnectionString"));
+            Assert.That(() => host.StartBuildAsync("b"), Throws.InvalidOperationException, "the host did not start");
+        });
+    }
+
+    [Test]
+    public void UseSqlite_InvalidOptionsUnderTheGenericHost_FailHostStartWithOptionsValidationException()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddBuildStatus(b => b.UseSqlite(o => o.Synchronous = SqliteSynchronous.Full));
+        using var host = builder.Build();
+
+        var error = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(error!.Failures.Single(), Does.Contain("ConnectionString is required"));
     }
 }

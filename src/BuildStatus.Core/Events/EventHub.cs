@@ -21,7 +21,11 @@ namespace BuildStatus.Events;
 /// </remarks>
 internal sealed class EventHub : IAsyncDisposable
 {
+    /// <summary>The default of <see cref="BuildStatusOptions.SubscriberBufferBytes"/>: 16 MiB.</summary>
+    internal const long DefaultBufferBytes = 16L * 1024 * 1024;
+
     private readonly int _defaultBufferCapacity;
+    private readonly long _defaultBufferBytes;
     private readonly ILogger _logger;
     private readonly Lock _writeGate = new();
     private Subscriber[] _subscribers = [];
@@ -31,13 +35,16 @@ internal sealed class EventHub : IAsyncDisposable
     /// <summary>Initializes a new instance of the <see cref="EventHub"/> class.</summary>
     /// <param name="defaultBufferCapacity">The buffer capacity of subscribers whose filter does not set one.</param>
     /// <param name="logger">Where receiver and filter faults are logged.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="defaultBufferCapacity"/> is less than 1.</exception>
+    /// <param name="defaultBufferBytes">The byte bound (log text of buffered <see cref="LogChunk"/>s) of subscribers whose filter does not set one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="defaultBufferCapacity"/> or <paramref name="defaultBufferBytes"/> is less than 1.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="logger"/> is <see langword="null"/>.</exception>
-    public EventHub(int defaultBufferCapacity, ILogger logger)
+    public EventHub(int defaultBufferCapacity, ILogger logger, long defaultBufferBytes = DefaultBufferBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(defaultBufferCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(defaultBufferBytes, 1);
         ArgumentNullException.ThrowIfNull(logger);
         _defaultBufferCapacity = defaultBufferCapacity;
+        _defaultBufferBytes = defaultBufferBytes;
         _logger = logger;
     }
 
@@ -60,11 +67,17 @@ internal sealed class EventHub : IAsyncDisposable
         }
 
         var subscribers = Volatile.Read(ref _subscribers);
+        if (subscribers.Length == 0)
+        {
+            return;
+        }
+
+        var weight = Subscriber.Weigh(statusEvent);
         for (int i = 0; i < subscribers.Length; i++)
         {
             try
             {
-                subscribers[i].Offer(statusEvent);
+                subscribers[i].Offer(statusEvent, weight);
             }
             catch (Exception ex)
             {
@@ -75,17 +88,47 @@ internal sealed class EventHub : IAsyncDisposable
         }
     }
 
+    /// <summary>Returns whether any subscriber's buffer holds an event that satisfies <paramref name="predicate"/> (run under that subscriber's lock; it must take none).</summary>
+    /// <param name="state">Passed to <paramref name="predicate"/>.</param>
+    /// <param name="predicate">The test.</param>
+    /// <typeparam name="TState">The type of <paramref name="state"/>.</typeparam>
+    /// <returns><see langword="true"/> when one does.</returns>
+    public bool AnyBuffered<TState>(TState state, Func<TState, StatusEvent, bool> predicate)
+    {
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            if (subscriber.AnyBuffered(state, predicate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Replaces, in every subscriber's buffer, the events <paramref name="map"/> returns a replacement for (run under that subscriber's lock; it must take none).</summary>
+    /// <param name="state">Passed to <paramref name="map"/>.</param>
+    /// <param name="map">Returns the replacement, or <see langword="null"/> to keep the event.</param>
+    /// <typeparam name="TState">The type of <paramref name="state"/>.</typeparam>
+    public void RewriteBuffered<TState>(TState state, Func<TState, StatusEvent, StatusEvent?> map)
+    {
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            subscriber.RewriteBuffered(state, map);
+        }
+    }
+
     /// <summary>Subscribes a receiver; its events are delivered in order by a pump of its own.</summary>
     /// <param name="receiver">The receiver.</param>
     /// <param name="filter">The filter, or <see langword="null"/> for all events.</param>
     /// <returns>The subscription; dispose it to unsubscribe.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="receiver"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="filter"/> sets a buffer capacity less than 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="filter"/> sets a buffer capacity or byte bound less than 1.</exception>
     /// <exception cref="ObjectDisposedException">The hub has been disposed.</exception>
     public IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter)
     {
         ArgumentNullException.ThrowIfNull(receiver);
-        var subscription = new ReceiverSubscription(this, receiver, filter, CapacityOf(filter), _logger);
+        var subscription = new ReceiverSubscription(this, receiver, filter, CapacityOf(filter), BytesOf(filter), _logger);
         Add(subscription);
         subscription.Start();
         return subscription;
@@ -99,11 +142,11 @@ internal sealed class EventHub : IAsyncDisposable
     /// <param name="filter">The filter, or <see langword="null"/> for all events.</param>
     /// <param name="cancellationToken">Ends the stream: <c>MoveNextAsync</c> then throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The stream; it ends normally when the hub is disposed. It can be enumerated once.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="filter"/> sets a buffer capacity less than 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="filter"/> sets a buffer capacity or byte bound less than 1.</exception>
     /// <exception cref="ObjectDisposedException">The hub has been disposed.</exception>
     public IAsyncEnumerable<StatusEvent> WatchAsync(StatusEventFilter? filter, CancellationToken cancellationToken)
     {
-        var stream = new StreamSubscription(this, filter, CapacityOf(filter));
+        var stream = new StreamSubscription(this, filter, CapacityOf(filter), BytesOf(filter));
         Add(stream);
         stream.DisposeWhenCancelledEarly(cancellationToken);
         return stream;
@@ -173,6 +216,21 @@ internal sealed class EventHub : IAsyncDisposable
         }
 
         return _defaultBufferCapacity;
+    }
+
+    private long BytesOf(StatusEventFilter? filter)
+    {
+        if (filter?.BufferBytes is long bytes)
+        {
+            if (bytes < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(filter), bytes, $"The filter's BufferBytes must be at least 1; it is {bytes}.");
+            }
+
+            return bytes;
+        }
+
+        return _defaultBufferBytes;
     }
 
     private void Add(Subscriber subscriber)

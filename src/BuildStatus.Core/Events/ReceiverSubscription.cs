@@ -47,9 +47,10 @@ internal sealed class ReceiverSubscription : Subscriber, IStatusSubscription
     /// <param name="receiver">The receiver.</param>
     /// <param name="filter">The filter, or <see langword="null"/>.</param>
     /// <param name="capacity">The buffer capacity.</param>
+    /// <param name="maxBytes">The buffer's bound in bytes of log text.</param>
     /// <param name="logger">Where receiver faults are logged.</param>
-    public ReceiverSubscription(EventHub hub, IStatusReceiver receiver, StatusEventFilter? filter, int capacity, ILogger logger)
-        : base(hub, filter, capacity)
+    public ReceiverSubscription(EventHub hub, IStatusReceiver receiver, StatusEventFilter? filter, int capacity, long maxBytes, ILogger logger)
+        : base(hub, filter, capacity, maxBytes)
     {
         _receiver = receiver;
         _logger = logger;

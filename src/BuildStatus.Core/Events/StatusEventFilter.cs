@@ -18,6 +18,12 @@ public sealed record StatusEventFilter
     /// </summary>
     public int? BufferCapacity { get; init; }
 
+    /// <summary>
+    /// Gets this subscriber's buffer bound in bytes of log text, or <see langword="null"/> for
+    /// <see cref="BuildStatusOptions.SubscriberBufferBytes"/>. The default is <see langword="null"/>.
+    /// </summary>
+    public long? BufferBytes { get; init; }
+
     /// <summary>Returns a filter for one builder's events.</summary>
     /// <param name="builderName">The builder.</param>
     /// <returns>The filter.</returns>

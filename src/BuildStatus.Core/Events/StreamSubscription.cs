@@ -39,8 +39,9 @@ internal sealed class StreamSubscription : Subscriber, IAsyncEnumerable<StatusEv
     /// <param name="hub">The hub.</param>
     /// <param name="filter">The filter, or <see langword="null"/>.</param>
     /// <param name="capacity">The buffer capacity.</param>
-    public StreamSubscription(EventHub hub, StatusEventFilter? filter, int capacity)
-        : base(hub, filter, capacity)
+    /// <param name="maxBytes">The buffer's bound in bytes of log text.</param>
+    public StreamSubscription(EventHub hub, StatusEventFilter? filter, int capacity, long maxBytes)
+        : base(hub, filter, capacity, maxBytes)
     {
     }
 

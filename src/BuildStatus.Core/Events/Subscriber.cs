@@ -20,7 +20,10 @@ namespace BuildStatus.Events;
 /// buffer keeps the order in which they took it, which is Publish order for callers that serialize their calls.
 /// </para>
 /// <para>
-/// Capacity counts the events waiting in the buffer. The consumer's current batch (at most
+/// Capacity counts the events waiting in the buffer, and the byte bound the text of the <see cref="LogChunk"/>
+/// events among them (<see cref="Weigh"/>: 2 bytes per char), since one chunk can carry an arbitrarily large
+/// append. An event is dropped when either bound would be exceeded, except that an empty buffer takes any one
+/// event, so a chunk larger than the byte bound is still delivered. The consumer's current batch (at most
 /// <see cref="MaxBatchSize"/> events, taken out at once) no longer counts, as with a channel whose reader has
 /// read them.
 /// </para>
@@ -41,10 +44,12 @@ internal abstract class Subscriber
     // Null when the filter passes everything, so the common case skips the call.
     private readonly StatusEventFilter? _filter;
     private readonly int _capacity;
+    private readonly long _maxBytes;
 
     private StatusEvent?[] _ring; // guarded by _gate
     private int _head; // guarded by _gate: index of the oldest buffered event
     private int _count; // guarded by _gate: buffered events
+    private long _bytes; // guarded by _gate: the weight (Weigh) of the buffered events
     private long _pendingMissed; // guarded by _gate: events dropped since the last notice was queued
     private DateTimeOffset _missedSince; // guarded by _gate: timestamp of the first of them
     private bool _consumerWaiting; // guarded by _gate: the consumer found the buffer empty and waits for a Wake
@@ -62,11 +67,13 @@ internal abstract class Subscriber
     /// <param name="hub">The hub that owns the subscriber.</param>
     /// <param name="filter">The filter, or <see langword="null"/> for all events.</param>
     /// <param name="capacity">The buffer capacity, at least 1.</param>
-    protected Subscriber(EventHub hub, StatusEventFilter? filter, int capacity)
+    /// <param name="maxBytes">The most bytes of log text (<see cref="Weigh"/>) the buffer holds, at least 1.</param>
+    protected Subscriber(EventHub hub, StatusEventFilter? filter, int capacity, long maxBytes)
     {
         _hub = hub;
         _filter = filter is null || PassesAll(filter) ? null : filter;
         _capacity = capacity;
+        _maxBytes = maxBytes;
         _ring = new StatusEvent?[Math.Min(capacity, InitialRingSize)];
     }
 
@@ -79,10 +86,34 @@ internal abstract class Subscriber
     /// <summary>Gets a value indicating whether the subscriber was disposed or its hub was.</summary>
     protected bool IsClosed => _closed;
 
+    /// <summary>
+    /// Returns what an event weighs against the byte bound: the UTF-16 size of a <see cref="LogChunk"/>'s line text
+    /// (2 bytes per char); 0 for every other event, whose size is bounded and counted by the capacity alone.
+    /// </summary>
+    /// <param name="statusEvent">The event.</param>
+    /// <returns>The weight in bytes.</returns>
+    internal static long Weigh(StatusEvent statusEvent)
+    {
+        if (statusEvent is not LogChunk chunk)
+        {
+            return 0;
+        }
+
+        long chars = 0;
+        var lines = chunk.Lines;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            chars += lines[i].Text.Length;
+        }
+
+        return chars * sizeof(char);
+    }
+
     /// <summary>Filters an event and appends it to the buffer, or drops and counts it when the buffer is full.</summary>
     /// <param name="statusEvent">The event.</param>
+    /// <param name="weight">Its <see cref="Weigh"/>, computed once by the hub for all subscribers.</param>
     /// <remarks>Called by any publishing thread. Never blocks beyond the short <c>_gate</c> section.</remarks>
-    internal void Offer(StatusEvent statusEvent)
+    internal void Offer(StatusEvent statusEvent, long weight)
     {
         if (_filter is not null && !_filter.Matches(statusEvent))
         {
@@ -97,14 +128,16 @@ internal abstract class Subscriber
                 return;
             }
 
-            if (_pendingMissed != 0 && _count < _capacity)
+            // An empty buffer takes any event, so one larger than the byte bound still gets through.
+            var fits = _count == 0 || _bytes + weight <= _maxBytes;
+            if (_pendingMissed != 0 && _count < _capacity && fits)
             {
                 // The gap's notice goes just before the first event accepted after it.
                 Append(new EventsMissed(_pendingMissed) { Timestamp = _missedSince });
                 _pendingMissed = 0;
             }
 
-            if (_count == _capacity)
+            if (_count == _capacity || !fits)
             {
                 if (_pendingMissed++ == 0)
                 {
@@ -117,6 +150,7 @@ internal abstract class Subscriber
             else
             {
                 Append(statusEvent);
+                _bytes += weight;
             }
 
             // The consumer only waits on an empty buffer, so it can only be waiting if we appended something.
@@ -127,6 +161,42 @@ internal abstract class Subscriber
         if (wake)
         {
             Wake();
+        }
+    }
+
+    /// <summary>Returns whether any buffered event satisfies <paramref name="predicate"/>, which runs under <c>_gate</c> and must take no lock.</summary>
+    internal bool AnyBuffered<TState>(TState state, Func<TState, StatusEvent, bool> predicate)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (predicate(state, _ring[(_head + i) % _ring.Length]!))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Replaces each buffered event for which <paramref name="map"/> returns another (of the same weight), in
+    /// place. <paramref name="map"/> runs under <c>_gate</c> and must take no lock.
+    /// </summary>
+    internal void RewriteBuffered<TState>(TState state, Func<TState, StatusEvent, StatusEvent?> map)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                var index = (_head + i) % _ring.Length;
+                if (map(state, _ring[index]!) is { } replacement)
+                {
+                    _ring[index] = replacement;
+                }
+            }
         }
     }
 
@@ -172,6 +242,10 @@ internal abstract class Subscriber
 
             _head = (_head + taken) % _ring.Length;
             _count -= taken;
+            for (var i = 0; i < taken; i++)
+            {
+                _bytes -= Weigh(batch[i]!);
+            }
 
             if (_count == 0 && _pendingMissed != 0)
             {
@@ -224,6 +298,7 @@ internal abstract class Subscriber
             _ring = [];
             _head = 0;
             _count = 0;
+            _bytes = 0;
             _pendingMissed = 0;
             wake = _consumerWaiting;
             _consumerWaiting = false;

@@ -58,6 +58,15 @@ public sealed class BuildStatusOptions
     public int SubscriberBufferCapacity { get; set; } = 10_000;
 
     /// <summary>
+    /// Gets or sets each subscriber's buffer bound in bytes of log text: the text of the <see cref="LogChunk"/>
+    /// events it holds, 2 bytes per char (one chunk carries a whole append, however large). An event that would
+    /// exceed it is dropped and counted like one that finds the buffer full (the subscriber gets
+    /// <see cref="EventsMissed"/>), except that an empty buffer takes any one event. The default is 16 MiB; at
+    /// least 64 KiB.
+    /// </summary>
+    public long SubscriberBufferBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
     /// Gets or sets how many times the writer tries a batch before it declares storage failed and faults the
     /// durability tasks (it keeps retrying in the background). The default is 8.
     /// </summary>

@@ -47,6 +47,7 @@ internal sealed class BuildStatusOptionsValidator : IValidateOptions<BuildStatus
 
         Range(failures, nameof(options.MaxLineLength), options.MaxLineLength, 16, 16 * 1024 * 1024);
         Range(failures, nameof(options.SubscriberBufferCapacity), options.SubscriberBufferCapacity, 16, 100_000_000);
+        Range(failures, nameof(options.SubscriberBufferBytes), options.SubscriberBufferBytes, 64 * 1024, long.MaxValue);
         Range(failures, nameof(options.MaxWriteAttempts), options.MaxWriteAttempts, 1, 1000);
         Range(failures, nameof(options.EtaHistorySize), options.EtaHistorySize, 1, 1000);
         Positive(failures, nameof(options.RetryBaseDelay), options.RetryBaseDelay);

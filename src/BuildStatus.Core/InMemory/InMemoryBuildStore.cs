@@ -607,7 +607,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
     private static StoredBuilder Freeze(StoredBuilder builder) => builder with { Tags = FreezeList(builder.Tags) };
 
     private static StoredWorker Freeze(StoredWorker worker) =>
-        worker with { Info = FreezeDictionary(worker.Info), LastSeen = worker.LastSeen?.ToUniversalTime() };
+        worker with { Info = FreezeDictionary(worker.Info), LastSeen = StorageTime.Truncate(worker.LastSeen) };
 
     private static StoredBuild Freeze(StoredBuild build) => build with
     {
@@ -615,16 +615,16 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         Changes = FreezeList(build.Changes),
         ResponsibleUsers = FreezeList(build.ResponsibleUsers),
         Properties = FreezeDictionary(build.Properties),
-        StartedAt = build.StartedAt.ToUniversalTime(),
-        FinishedAt = build.FinishedAt?.ToUniversalTime(),
+        StartedAt = StorageTime.Truncate(build.StartedAt),
+        FinishedAt = StorageTime.Truncate(build.FinishedAt),
     };
 
     private static StoredStep Freeze(StoredStep step) => step with
     {
         Urls = FreezeList(step.Urls),
         Statistics = FreezeDictionary(step.Statistics),
-        StartedAt = step.StartedAt?.ToUniversalTime(),
-        FinishedAt = step.FinishedAt?.ToUniversalTime(),
+        StartedAt = StorageTime.Truncate(step.StartedAt),
+        FinishedAt = StorageTime.Truncate(step.FinishedAt),
     };
 
     private static ReadOnlyCollection<T> FreezeList<T>(IReadOnlyList<T> list) =>

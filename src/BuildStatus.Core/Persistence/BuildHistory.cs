@@ -50,10 +50,26 @@ internal sealed class BuildHistory : IBuildHistory
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        var builds = await _ctx.Store.QueryBuildsAsync(query, cancellationToken).ConfigureAwait(false);
-        var items = builds.Select(b => (IPersistentBuild)new PersistentBuild(b, _ctx)).ToArray();
-        var next = items.Length == query.Limit && items[^1].Number > 1 ? query with { BeforeNumber = items[^1].Number } : null;
-        return new BuildPage(items, next);
+
+        // Ask for one build more than the page holds, so Next is null when exactly Limit builds match; at MaxLimit
+        // (the most a store is asked for) a full page is followed by a one-build probe instead.
+        var probeInline = query.Limit < BuildQuery.MaxLimit;
+        var builds = await _ctx.Store.QueryBuildsAsync(probeInline ? query with { Limit = query.Limit + 1 } : query, cancellationToken).ConfigureAwait(false);
+        var count = Math.Min(builds.Count, query.Limit);
+        var items = new IPersistentBuild[count];
+        for (var i = 0; i < count; i++)
+        {
+            items[i] = new PersistentBuild(builds[i], _ctx);
+        }
+
+        var more = builds.Count > query.Limit;
+        if (!probeInline && count == query.Limit)
+        {
+            var probe = await _ctx.Store.QueryBuildsAsync(query with { BeforeNumber = items[^1].Number, Limit = 1 }, cancellationToken).ConfigureAwait(false);
+            more = probe.Count > 0;
+        }
+
+        return new BuildPage(items, more ? query with { BeforeNumber = items[^1].Number } : null);
     }
 
     public IAsyncEnumerable<IPersistentBuild> EnumerateBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)

@@ -23,7 +23,11 @@ public sealed record BuildQuery(string BuilderName)
     /// <summary>Gets whether to return only finished (<see langword="true"/>) or only unfinished (<see langword="false"/>) builds; <see langword="null"/> for both.</summary>
     public bool? Finished { get; init; }
 
-    /// <summary>Gets the earliest start time to include (inclusive), or <see langword="null"/>.</summary>
+    /// <summary>
+    /// Gets the earliest start time to include (inclusive), or <see langword="null"/>. Start times are whole
+    /// microseconds (<see cref="Storage.StorageTime"/>) and the bounds compare exactly, so
+    /// <c>build.StartedAt.AddTicks(1)</c> excludes <c>build</c>.
+    /// </summary>
     public DateTimeOffset? StartedAtOrAfter { get; init; }
 
     /// <summary>Gets the start time to stop before (exclusive), or <see langword="null"/>.</summary>

@@ -24,7 +24,10 @@ public interface IPersistentBuilder
     /// <returns>The build, or <see langword="null"/>.</returns>
     Task<IPersistentBuild?> GetBuildAsync(int number, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns the finished build with the highest number, or <see langword="null"/>.</summary>
+    /// <summary>
+    /// Returns the finished build with the highest number, or <see langword="null"/>: by number, not by finish
+    /// time, the same meaning as the live <see cref="IBuilderStatus.LastFinishedBuild"/>.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The build, or <see langword="null"/>.</returns>
     Task<IPersistentBuild?> GetLastFinishedBuildAsync(CancellationToken cancellationToken = default);

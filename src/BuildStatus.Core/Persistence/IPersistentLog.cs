@@ -39,12 +39,17 @@ public interface IPersistentLog
     Task<IReadOnlyList<LogLine>> ReadLinesAsync(long firstLine = 0, int maxLines = int.MaxValue, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Streams the log from a line on: the stored lines first, then live lines as they are appended, with no
-    /// gap and no duplicate, ending when the log finishes.
+    /// Streams the log from a line on: the stored lines first, then live lines as they are committed, with no
+    /// gap and no duplicate, ending when the log finishes (or its build is pruned). While no new line is readable
+    /// the stream waits (for the next commit of a live log of this host, else polling every 250 ms); it never
+    /// asks storage again at once.
     /// </summary>
     /// <param name="firstLine">The zero-based line to start from.</param>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The lines, in order.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstLine"/> is negative.</exception>
+    /// <exception cref="Storage.BuildStoreException">Thrown by the enumerator when the log is stored as finished
+    /// with more lines than storage can return: the stream yields every readable line, then ends with this error
+    /// naming the missing range, instead of waiting for lines that will never come.</exception>
     IAsyncEnumerable<LogLine> FollowAsync(long firstLine = 0, CancellationToken cancellationToken = default);
 }

@@ -146,8 +146,9 @@ internal class PersistentStep : IPersistentStep
 /// <summary>A stored log, with range reads and the follow stream.</summary>
 internal class PersistentLog : IPersistentLog
 {
-    // How often a log that no live object of this host writes (another host's, or an orphan) is polled.
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    // How often a log that no live object of this host writes (another host's, or an orphan) is polled, and how
+    // long the follow stream waits after a read that found no line although the log counts more.
+    internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private const int FollowPage = 1000;
 
     private readonly HostContext _ctx;
@@ -192,10 +193,16 @@ internal class PersistentLog : IPersistentLog
     }
 
     // Stored lines are the single source of the stream, read by line number, so it can have no gap and no
-    // duplicate; a live log of this host wakes it as soon as the writer commits more lines.
+    // duplicate; a live log of this host wakes it as soon as the writer commits more lines. A read that returns
+    // nothing although the log counts more lines (lines missing from storage) is never repeated at once: the
+    // stream waits PollInterval first, and ends with a BuildStoreException once the log is finished.
     private async IAsyncEnumerable<LogLine> FollowCoreAsync(long next, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var live = _ctx.Host.AdapterImpl.FindLiveLog(Record.Key);
+
+        // The stored row as read before the last read of lines (no live log); when it says finished, that read saw
+        // every line the log will ever have.
+        StoredLog? rowBefore = null;
         while (true)
         {
             // Capture the finished flag before reading: if the log was committed as finished before this
@@ -210,38 +217,68 @@ internal class PersistentLog : IPersistentLog
             next += lines.Count;
             if (lines.Count > 0)
             {
+                rowBefore = null;
                 continue;
             }
 
             if (live is not null)
             {
+                var committed = live.CommittedLines;
                 if (finishedBefore)
                 {
+                    if (next < committed && await _ctx.Store.GetLogAsync(Record.Key, cancellationToken).ConfigureAwait(false) is { } row)
+                    {
+                        throw MissingLines(next, row.LineCount);
+                    }
+
                     yield break;
+                }
+
+                if (next < committed)
+                {
+                    // Committed but not readable: wait instead of asking again at once.
+                    await Task.Delay(PollInterval, _ctx.Time, cancellationToken).ConfigureAwait(false);
+                    continue;
                 }
 
                 await live.WaitForCommittedAsync(next, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            var stored = await _ctx.Store.GetLogAsync(Record.Key, cancellationToken).ConfigureAwait(false);
-            if (stored is null || (stored.IsFinished && next >= stored.LineCount))
+            if (rowBefore is { IsFinished: true })
+            {
+                throw MissingLines(next, rowBefore.LineCount);
+            }
+
+            rowBefore = await _ctx.Store.GetLogAsync(Record.Key, cancellationToken).ConfigureAwait(false);
+            if (rowBefore is null || (rowBefore.IsFinished && next >= rowBefore.LineCount))
             {
                 yield break;
             }
 
-            if (next < stored.LineCount)
+            if (rowBefore.IsFinished)
             {
+                // Finished with lines not read yet: read once more (they may have been committed with the finish);
+                // if that read is empty too, they are missing.
                 continue;
             }
 
-            live = _ctx.Host.AdapterImpl.FindLiveLog(Record.Key);
-            if (live is null)
+            if (next >= rowBefore.LineCount)
             {
-                await Task.Delay(PollInterval, _ctx.Time, cancellationToken).ConfigureAwait(false);
+                live = _ctx.Host.AdapterImpl.FindLiveLog(Record.Key);
+                if (live is not null)
+                {
+                    continue;
+                }
             }
+
+            // Another host's log (or an orphan), or stored lines not readable yet: poll.
+            await Task.Delay(PollInterval, _ctx.Time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private BuildStoreException MissingLines(long readable, long lineCount) => new(
+        $"The {this} is stored as finished with {lineCount} lines, but only {readable} could be read: lines {readable} to {lineCount - 1} are missing from storage.");
 
     public override string ToString() => $"stored log '{Name}' of step {StepNumber} of build {BuildNumber} of builder '{BuilderName}'";
 }

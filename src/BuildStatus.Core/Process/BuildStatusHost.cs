@@ -58,7 +58,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         time ??= TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BuildStatus");
         var metrics = new BuildStatusMetrics(meterFactory);
-        var hub = new EventHub(opts.SubscriberBufferCapacity, _logger);
+        var hub = new EventHub(opts.SubscriberBufferCapacity, _logger, Math.Max(1, opts.SubscriberBufferBytes));
         store ??= new MissingStore();
         var pipeline = new WritePipeline(store, opts, time, () => opts.Randomizer(), _logger, metrics);
         _ctx = new HostContext(this, opts, store, time, hub, pipeline, metrics, _logger);

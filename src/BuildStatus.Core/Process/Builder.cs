@@ -1,3 +1,4 @@
+using BuildStatus.Adapters;
 using BuildStatus.Internal;
 using BuildStatus.Persistence;
 using BuildStatus.Pipeline;
@@ -19,7 +20,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     private IReadOnlyList<string> _tags;
     private readonly List<Build> _current = [];
     private IReadOnlyList<IBuildStatus> _currentView = [];
-    private readonly List<Build> _recent = []; // newest first
+    private readonly List<Build> _recent = []; // highest number first (see OnBuildFinished)
     private IReadOnlyList<IBuildStatus> _recentView = [];
     private readonly List<BuildRequest> _pending = [];
     private IReadOnlyList<IBuildRequestStatus> _pendingView = [];
@@ -272,7 +273,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
 
     private StoredBuild CreateTemplate(BuildStartInfo info)
     {
-        var stamps = CopyList(info.SourceStamps, nameof(info.SourceStamps), static s => s with
+        var stamps = CopyList(info.SourceStamps, nameof(info), nameof(info.SourceStamps), static s => s with
         {
             Repository = Guard.Text(s.Repository ?? throw new ArgumentException("A source stamp has no repository.", nameof(info))),
             Branch = Guard.OptionalText(s.Branch),
@@ -280,7 +281,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
             Project = Guard.OptionalText(s.Project),
             Codebase = Guard.OptionalText(s.Codebase),
         });
-        var changes = CopyList(info.Changes, nameof(info.Changes), static c => c with
+        var changes = CopyList(info.Changes, nameof(info), nameof(info.Changes), static c => c with
         {
             Revision = Guard.Text(c.Revision ?? throw new ArgumentException("A change has no revision.", nameof(info))),
             Author = Guard.Text(c.Author ?? throw new ArgumentException("A change has no author.", nameof(info))),
@@ -308,7 +309,11 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         foreach (var (key, value) in info.Properties ?? NoProperties)
         {
             var name = Guard.Name(key, nameof(info));
-            ArgumentNullException.ThrowIfNull(value, nameof(info));
+            if (value is null)
+            {
+                throw new ArgumentNullException(nameof(info), $"BuildStartInfo.Properties['{name}'] is null.");
+            }
+
             properties[name] = new PropertyValue(Guard.Text(value.Value ?? string.Empty), Guard.Text(value.Source ?? string.Empty));
         }
 
@@ -336,18 +341,20 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
             null);
     }
 
-    private static List<T> CopyList<T>(IReadOnlyList<T>? source, string name, Func<T, T> clean)
+    // Every problem with a BuildStartInfo is reported with ParamName "info" (the parameter of StartBuildAsync) and a
+    // message naming the property, so equivalent errors look alike.
+    private static List<T> CopyList<T>(IReadOnlyList<T>? source, string paramName, string property, Func<T, T> clean)
         where T : class
     {
         if (source is null)
         {
-            throw new ArgumentNullException(name);
+            throw new ArgumentNullException(paramName, $"BuildStartInfo.{property} is null.");
         }
 
         var list = new List<T>(source.Count);
         foreach (var item in source)
         {
-            list.Add(clean(item ?? throw new ArgumentException($"{name} contains null.", name)));
+            list.Add(clean(item ?? throw new ArgumentException($"BuildStartInfo.{property} contains null.", paramName)));
         }
 
         return list;
@@ -423,28 +430,69 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     /// <summary>Called by a build after it finished, with no build lock held.</summary>
     internal void OnBuildFinished(Build build)
     {
+        // Read the build (which takes its lock) before taking the builder's: the builder lock is never held while
+        // taking a build's.
+        var number = build.Number;
+        List<(string Name, TimeSpan Duration)>? stepDurations = null;
+        TimeSpan duration = default;
+        if (build.Result is { } result && BuildResults.IsPassing(result) && build.FinishedAt is { } finished)
+        {
+            duration = finished - build.StartedAt;
+            stepDurations = [];
+            foreach (var step in build.Steps)
+            {
+                if (step.StartedAt is { } s && step.FinishedAt is { } f)
+                {
+                    stepDurations.Add((step.Name, f - s));
+                }
+            }
+        }
+
+        List<Build>? evicted = null;
         lock (_sync)
         {
             _current.Remove(build);
             Volatile.Write(ref _currentView, _current.ToArray());
             var keep = _ctx.Options.RecentBuildsPerBuilder;
-            if (keep > 0)
+            if (keep <= 0)
             {
-                _recent.Insert(0, build);
+                evicted = [build];
+            }
+            else
+            {
+                // Newest first by number, not by finish time, as history's "last finished build" is: with builds
+                // running concurrently, a lower number may finish later and goes after the higher ones.
+                var at = 0;
+                while (at < _recent.Count && _recent[at].Number > number)
+                {
+                    at++;
+                }
+
+                _recent.Insert(at, build);
                 if (_recent.Count > keep)
                 {
+                    evicted = _recent.GetRange(keep, _recent.Count - keep);
                     _recent.RemoveRange(keep, _recent.Count - keep);
                 }
             }
 
             Volatile.Write(ref _recentView, _recent.ToArray());
-            if (build.Result is { } result && BuildResults.IsPassing(result) && build.FinishedAt is { } finished)
+            if (stepDurations is not null)
             {
-                RecordDurations(finished - build.StartedAt, build.Steps);
+                RecordDurations(duration, stepDurations);
             }
         }
 
         RecomputeState();
+
+        // The builds that just left RAM must not stay alive through events a slow subscriber has not taken yet.
+        if (evicted is not null)
+        {
+            foreach (var old in evicted)
+            {
+                DetachedStatus.Detach(_ctx, old);
+            }
+        }
     }
 
     /// <summary>Drops a recent build that retention deleted from storage. Caller holds no lock.</summary>
@@ -478,15 +526,12 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     }
 
     // Caller holds _sync.
-    private void RecordDurations(TimeSpan duration, IReadOnlyList<IStepStatus> steps)
+    private void RecordDurations(TimeSpan duration, List<(string Name, TimeSpan Duration)> steps)
     {
         Push(_durations, duration);
-        foreach (var step in steps)
+        foreach (var (name, stepDuration) in steps)
         {
-            if (step.StartedAt is { } s && step.FinishedAt is { } f)
-            {
-                Push(StepQueue(step.Name), f - s);
-            }
+            Push(StepQueue(name), stepDuration);
         }
 
         _expected = Average(_durations);

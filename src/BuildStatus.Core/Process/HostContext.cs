@@ -37,7 +37,11 @@ internal sealed class HostContext
 
     public ILogger Logger { get; }
 
-    public DateTimeOffset Now => Time.GetUtcNow();
+    /// <summary>
+    /// Gets the current time, truncated to the storage precision (<see cref="StorageTime"/>). Every time Core sets
+    /// comes from here, so a live object and its stored row hold the same instants.
+    /// </summary>
+    public DateTimeOffset Now => StorageTime.Truncate(Time.GetUtcNow());
 
     /// <summary>Throws when the host has stopped: after that nothing can change, because nothing would be stored.</summary>
     /// <param name="target">The object about to change, for the message.</param>

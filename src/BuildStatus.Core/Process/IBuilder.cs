@@ -16,7 +16,7 @@ public interface IBuilder : IBuilderStatus
     /// <param name="cancellationToken">Abandons the start before the number is allocated.</param>
     /// <returns>The running build.</returns>
     /// <exception cref="InvalidOperationException">The host is not running, or the request in <paramref name="info"/> was cancelled or already started.</exception>
-    /// <exception cref="ArgumentException">A value in <paramref name="info"/> is invalid (the message names it).</exception>
+    /// <exception cref="ArgumentException">A value in <paramref name="info"/> is invalid or null: <see cref="ArgumentException.ParamName"/> is always <c>info</c>, and the message names the property.</exception>
     /// <exception cref="Storage.BuildStoreException">Storage could not allocate a number, after retrying a failing backend with backoff up to <see cref="BuildStatusOptions.MaxWriteAttempts"/> times.</exception>
     Task<IBuild> StartBuildAsync(BuildStartInfo? info = null, CancellationToken cancellationToken = default);
 

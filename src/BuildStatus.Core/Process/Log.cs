@@ -412,7 +412,7 @@ internal sealed class Log : PersistedEntity, ILog
     {
         lock (_build.Sync)
         {
-            ThrowIfFinished();
+            ThrowIfFinished("finish");
             FinishLocked();
         }
     }
@@ -493,12 +493,12 @@ internal sealed class Log : PersistedEntity, ILog
     }
 
     // Caller holds _build.Sync.
-    private void ThrowIfFinished()
+    private void ThrowIfFinished(string action = "append to")
     {
         _ctx.ThrowIfStopped(this);
         if (_finished)
         {
-            throw new InvalidOperationException($"Cannot append to log '{Name}' of {_step}: the log has finished.");
+            throw new InvalidOperationException($"Cannot {action} log '{Name}' of {_step}: the log has finished.");
         }
     }
 

@@ -21,12 +21,18 @@ public interface IBuilderStatus
     /// <summary>Gets the requests waiting for a build, oldest first.</summary>
     IReadOnlyList<IBuildRequestStatus> PendingRequests { get; }
 
-    /// <summary>Gets the most recently finished build still in RAM, or <see langword="null"/>.</summary>
+    /// <summary>
+    /// Gets the finished build with the highest number still in RAM, or <see langword="null"/>: the first of
+    /// <see cref="RecentBuilds"/>, and the same build <see cref="IPersistentBuilder.GetLastFinishedBuildAsync"/>
+    /// returns once it is stored. "Last" is by number, not by finish time: when builds run concurrently, one with a
+    /// lower number that finishes later does not replace it.
+    /// </summary>
     IBuildStatus? LastFinishedBuild { get; }
 
     /// <summary>
-    /// Gets the finished builds kept in RAM, newest first; at most
-    /// <see cref="BuildStatusOptions.RecentBuildsPerBuilder"/>. Older builds are in <see cref="IBuildHistory"/>.
+    /// Gets the finished builds kept in RAM, highest number first (not in finish order); the
+    /// <see cref="BuildStatusOptions.RecentBuildsPerBuilder"/> highest-numbered ones finished so far. Older builds,
+    /// and a build that finishes after that many higher-numbered ones, are in <see cref="IBuildHistory"/>.
     /// </summary>
     IReadOnlyList<IBuildStatus> RecentBuilds { get; }
 

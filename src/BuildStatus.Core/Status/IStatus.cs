@@ -47,10 +47,18 @@ public interface IStatus
     IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter = null);
 
     /// <summary>
-    /// Streams status events from now on, in order, until <paramref name="cancellationToken"/> is cancelled or
-    /// the host stops. The stream has its own bounded buffer; a consumer that falls behind receives an
-    /// <see cref="EventsMissed"/> event with the number of events it lost.
+    /// Streams status events, in order, until <paramref name="cancellationToken"/> is cancelled or the host stops.
+    /// The subscription starts when this method is called, not at the first <c>MoveNextAsync</c>: every event
+    /// published after the call is buffered for the stream, even before its enumeration starts. The stream has its
+    /// own bounded buffer; a consumer that falls behind receives an <see cref="EventsMissed"/> event with the number
+    /// of events it lost.
     /// </summary>
+    /// <remarks>
+    /// The stream can be enumerated once. It unsubscribes when its enumeration ends for any reason (cancellation,
+    /// breaking out of <c>await foreach</c>, disposing the enumerator) or when the host is disposed; a stream that
+    /// is never enumerated stays subscribed, buffering, until <paramref name="cancellationToken"/> is cancelled or
+    /// the host is disposed, so call this only when you will enumerate it.
+    /// </remarks>
     /// <param name="filter">Which events to deliver; <see langword="null"/> for all.</param>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The event stream.</returns>

@@ -12,8 +12,13 @@ namespace BuildStatus.Storage;
 /// time, but reads, <see cref="CreateBuildAsync"/> and <see cref="PruneAsync"/> come from any thread meanwhile;</item>
 /// <item>apply a <see cref="WriteBatch"/> atomically (one transaction) and idempotently (applying the same batch
 /// twice leaves the same state);</item>
-/// <item>store every string verbatim (Unicode, quotes, SQL metacharacters, control characters) and every
-/// <see cref="DateTimeOffset"/> to at least millisecond precision, returned with offset zero;</item>
+/// <item>store every string verbatim (Unicode, quotes, SQL metacharacters, control characters);</item>
+/// <item>store every <see cref="DateTimeOffset"/> to exactly microsecond precision (<see cref="StorageTime"/>) and
+/// return it with offset zero: Core only writes whole microseconds, so a row reads back equal to the live object it
+/// came from; a finer time is truncated as <see cref="StorageTime.Truncate(DateTimeOffset)"/> does. Time-range bounds
+/// (<see cref="BuildQuery.StartedAtOrAfter"/>, <see cref="BuildQuery.StartedBefore"/>, the retention cutoff) may be
+/// finer and compare exactly, so one tick after a build's start excludes it (a backend that stores microseconds
+/// rounds such a bound up to the next whole microsecond);</item>
 /// <item>never assume one process owns the database: several hosts may share it, so build numbers are
 /// allocated inside the database;</item>
 /// <item>honour the <see cref="CancellationToken"/> before starting work (throw

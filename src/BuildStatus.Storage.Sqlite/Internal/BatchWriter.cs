@@ -230,7 +230,7 @@ internal sealed class BatchWriter : IDisposable
 
         foreach (var worker in batch.Workers)
         {
-            Execute(_upsertWorker, worker.Name, worker.Host, Json.Write(worker.Info), worker.IsConnected ? 1L : 0L, UnixTime.ToMs(worker.LastSeen));
+            Execute(_upsertWorker, worker.Name, worker.Host, Json.Write(worker.Info), worker.IsConnected ? 1L : 0L, UnixTime.ToStored(worker.LastSeen));
         }
 
         foreach (var build in batch.Builds)
@@ -271,7 +271,7 @@ internal sealed class BatchWriter : IDisposable
         var statistics = Json.Write(step.Statistics);
         if (_stepIds.TryGetValue(step.Key, out var ids))
         {
-            if (Execute(_updateStep, ids.BuildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L, ids.Id) == 1)
+            if (Execute(_updateStep, ids.BuildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToStored(step.StartedAt), UnixTime.ToStored(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L, ids.Id) == 1)
             {
                 return;
             }
@@ -279,7 +279,7 @@ internal sealed class BatchWriter : IDisposable
         else
         {
             var buildId = ResolveBuild(step.Key.Build, "step", step.Key);
-            if (Execute(_insertStep, buildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L) == 1)
+            if (Execute(_insertStep, buildId, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToStored(step.StartedAt), UnixTime.ToStored(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L) == 1)
             {
                 _stepIds[step.Key] = (_insertStep.LastInsertRowId(), buildId);
                 return;
@@ -287,7 +287,7 @@ internal sealed class BatchWriter : IDisposable
         }
 
         var build = ResolveBuild(step.Key.Build, "step", step.Key);
-        var id = Scalar(_upsertStep, build, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToMs(step.StartedAt), UnixTime.ToMs(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L);
+        var id = Scalar(_upsertStep, build, (long)step.Key.StepNumber, step.Name, step.StateText, UnixTime.ToStored(step.StartedAt), UnixTime.ToStored(step.FinishedAt), (long?)step.Result, urls, statistics, step.IsHidden ? 1L : 0L);
         _stepIds[step.Key] = (id, build);
     }
 
@@ -516,7 +516,7 @@ internal sealed class BatchWriter : IDisposable
                 (long)number,
                 build.Reason,
                 build.WorkerName,
-                UnixTime.ToMs(build.FinishedAt),
+                UnixTime.ToStored(build.FinishedAt),
                 (long?)build.Result,
                 build.StateText,
                 changes,
@@ -537,8 +537,8 @@ internal sealed class BatchWriter : IDisposable
         statement.Bind(2, build.HostName);
         statement.Bind(3, build.Reason);
         statement.Bind(4, build.WorkerName);
-        statement.Bind(5, UnixTime.ToMs(build.StartedAt));
-        statement.Bind(6, UnixTime.ToMs(build.FinishedAt));
+        statement.Bind(5, UnixTime.ToStored(build.StartedAt));
+        statement.Bind(6, UnixTime.ToStored(build.FinishedAt));
         statement.Bind(7, (long?)build.Result);
         statement.Bind(8, build.StateText);
         statement.Bind(9, changes);

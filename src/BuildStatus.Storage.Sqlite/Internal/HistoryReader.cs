@@ -94,13 +94,13 @@ internal static class HistoryReader
         if (query.StartedAtOrAfter is { } from)
         {
             sql.Append(" AND b.started_at >= @From");
-            parameters.Add("From", UnixTime.ToMs(from));
+            parameters.Add("From", UnixTime.ToBound(from));
         }
 
         if (query.StartedBefore is { } to)
         {
             sql.Append(" AND b.started_at < @To");
-            parameters.Add("To", UnixTime.ToMs(to));
+            parameters.Add("To", UnixTime.ToBound(to));
         }
 
         if (query.Branch is { } branch)
@@ -219,8 +219,8 @@ internal static class HistoryReader
                 Json.ReadStrings(row.ResponsibleUsers),
                 row.WorkerName,
                 properties[row.Id].ToDictionary(p => p.Name, p => new PropertyValue(p.Value, p.Source), StringComparer.Ordinal),
-                UnixTime.FromMs(row.StartedAt),
-                UnixTime.FromMs(row.FinishedAt),
+                UnixTime.FromStored(row.StartedAt),
+                UnixTime.FromStored(row.FinishedAt),
                 row.StateText,
                 (BuildResult?)row.Result));
         }

@@ -90,7 +90,7 @@ internal static class RetentionPruner
         {
             ids.AddRange(connection.Query<long>(
                 "SELECT id FROM builds x WHERE finished_at IS NOT NULL AND finished_at < @cutoff" + withLogs,
-                new { cutoff = UnixTime.ToMs(now - h) }));
+                new { cutoff = UnixTime.ToBound(now - h) }));
         }
 
         if (keep is { } k)

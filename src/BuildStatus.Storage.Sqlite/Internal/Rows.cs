@@ -27,7 +27,7 @@ internal sealed class WorkerRow
 
     public long? LastSeen { get; set; }
 
-    public StoredWorker ToRecord() => new(Name, Host, Json.ReadStringMap(Info), IsConnected != 0, UnixTime.FromMs(LastSeen));
+    public StoredWorker ToRecord() => new(Name, Host, Json.ReadStringMap(Info), IsConnected != 0, UnixTime.FromStored(LastSeen));
 }
 
 /// <summary>A <c>builds</c> row (with its builder's name) as Dapper reads it.</summary>
@@ -111,8 +111,8 @@ internal sealed class StepRow
         new StepKey(build.BuilderName, build.Number, (int)Number),
         Name,
         StateText,
-        UnixTime.FromMs(StartedAt),
-        UnixTime.FromMs(FinishedAt),
+        UnixTime.FromStored(StartedAt),
+        UnixTime.FromStored(FinishedAt),
         (BuildResult?)Result,
         Json.ReadUrls(Urls),
         Json.ReadNumberMap(Statistics),

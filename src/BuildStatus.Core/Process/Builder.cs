@@ -255,7 +255,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
 
         if (request is not BuildRequest own || !ReferenceEquals(own.Builder, this))
         {
-            throw new ArgumentException($"The request does not belong to builder '{Name}'.", nameof(request));
+            throw new ArgumentException($"BuildStartInfo.Request does not belong to builder '{Name}'.", "info");
         }
 
         if (own.IsCancelled)
@@ -498,12 +498,19 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     /// <summary>Drops a recent build that retention deleted from storage. Caller holds no lock.</summary>
     internal void ForgetRecent(IBuildStatus build)
     {
+        bool removed;
         lock (_sync)
         {
-            if (_recent.Remove((Build)build))
+            removed = _recent.Remove((Build)build);
+            if (removed)
             {
                 Volatile.Write(ref _recentView, _recent.ToArray());
             }
+        }
+
+        if (removed)
+        {
+            DetachedStatus.Detach(_ctx, (Build)build);
         }
     }
 

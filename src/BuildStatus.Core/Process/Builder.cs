@@ -255,7 +255,9 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
 
         if (request is not BuildRequest own || !ReferenceEquals(own.Builder, this))
         {
+#pragma warning disable CA2208 // The public parameter is StartBuildAsync's 'info'; this helper takes one of its properties.
             throw new ArgumentException($"BuildStartInfo.Request does not belong to builder '{Name}'.", "info");
+#pragma warning restore CA2208
         }
 
         if (own.IsCancelled)

@@ -13,7 +13,7 @@ namespace BuildStatus.Storage.Testing;
 /// }
 /// </code>
 /// </example>
-public abstract class DelegatingBuildStore : IBuildStore
+public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore
 {
     /// <summary>Initializes a new instance of the <see cref="DelegatingBuildStore"/> class.</summary>
     /// <param name="inner">The store that receives the calls.</param>
@@ -80,6 +80,48 @@ public abstract class DelegatingBuildStore : IBuildStore
 
     /// <summary>Disposes the inner store.</summary>
     /// <returns>A task that completes when the inner store is disposed.</returns>
+    /// <summary>Gets whether the wrapped store has instances (<see cref="IBuildInstanceStore"/>); the members below forward to it.</summary>
+    public virtual bool SupportsInstances => Inner is IBuildInstanceStore { SupportsInstances: true };
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<StoredInstance> RegisterInstanceAsync(string hostName, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken = default)
+        => Instances.RegisterInstanceAsync(hostName, now, lease, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<StoredInstance?> RenewLeaseAsync(long instanceId, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken = default)
+        => Instances.RenewLeaseAsync(instanceId, now, lease, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task StopInstanceAsync(long instanceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => Instances.StopInstanceAsync(instanceId, now, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<IReadOnlyList<StoredInstance>> GetInstancesAsync(CancellationToken cancellationToken = default)
+        => Instances.GetInstancesAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<IReadOnlyList<StoredInstance>> ClaimDeadInstancesAsync(long claimerId, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => Instances.ClaimDeadInstancesAsync(claimerId, now, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsOfInstanceAsync(long instanceId, CancellationToken cancellationToken = default)
+        => Instances.GetUnfinishedBuildsOfInstanceAsync(instanceId, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task CompleteRecoveryAsync(long instanceId, long claimerId, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => Instances.CompleteRecoveryAsync(instanceId, claimerId, now, cancellationToken);
+
+    private IBuildInstanceStore Instances => Inner as IBuildInstanceStore
+        ?? throw new NotSupportedException($"The wrapped store ({Inner.GetType().Name}) has no instances (IBuildInstanceStore).");
+
+    /// <inheritdoc/>
     public virtual ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);

@@ -52,6 +52,9 @@ public enum StatusEventKinds
     /// <summary><see cref="EtaUpdated"/>.</summary>
     EtaUpdated = 1 << 14,
 
+    /// <summary>A build was lost: this host's instance was fenced and another recovered the build (<see cref="BuildLost"/>).</summary>
+    BuildLost = 1 << 15,
+
     /// <summary>Every kind. <see cref="EventsMissed"/> notices are always delivered, whatever the filter.</summary>
-    All = (1 << 15) - 1,
+    All = (1 << 16) - 1,
 }

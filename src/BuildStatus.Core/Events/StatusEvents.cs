@@ -81,6 +81,25 @@ public sealed record BuildFinished(IBuildStatus Build, BuildResult Result) : Sta
     public override int? BuildNumber => Build.Number;
 }
 
+/// <summary>
+/// A build was lost: this host's instance lost its lease (its process was paused, say), another instance finished the
+/// build in storage as <see cref="BuildResult.Retry"/>, and nothing more of it is stored from here. A
+/// <see cref="BuildFinished"/> with <see cref="BuildResult.Retry"/> follows.
+/// </summary>
+/// <param name="Build">The build.</param>
+/// <param name="Reason">Why it was lost.</param>
+public sealed record BuildLost(IBuildStatus Build, string Reason) : StatusEvent
+{
+    /// <inheritdoc/>
+    public override StatusEventKinds Kind => StatusEventKinds.BuildLost;
+
+    /// <inheritdoc/>
+    public override string? BuilderName => Build.Builder.Name;
+
+    /// <inheritdoc/>
+    public override int? BuildNumber => Build.Number;
+}
+
 /// <summary>A step started.</summary>
 /// <param name="Step">The step.</param>
 public sealed record StepStarted(IStepStatus Step) : StatusEvent

@@ -46,6 +46,10 @@ public sealed class BuildStatusHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Unhealthy("The BuildStatus host is not running.", data: data);
         }
+        else if (host.Lease is { IsFenced: true })
+        {
+            result = HealthCheckResult.Unhealthy("This host's instance was fenced (its lease expired and another instance recovered its builds); it is registering a new instance.", data: data);
+        }
         else if (pipeline.State == WriterState.Failed)
         {
             result = HealthCheckResult.Unhealthy("Storage has failed; changes are queued and retried.", pipeline.LastError, data);

@@ -91,8 +91,26 @@ public sealed class BuildStatusOptions
     /// </summary>
     public Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
 
-    /// <summary>Gets or sets whether start-up finishes builds this host left unfinished as <see cref="BuildResult.Retry"/>. The default is <see langword="true"/>.</summary>
+    /// <summary>
+    /// Gets or sets whether start-up finishes interrupted builds as <see cref="BuildResult.Retry"/>: with a store that
+    /// has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory), the builds of instances that stopped
+    /// or whose lease expired, whatever their host name; with any other store, the unfinished builds of this
+    /// <see cref="HostName"/>. The default is <see langword="true"/>.
+    /// </summary>
     public bool RecoverOnStart { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how often the host renews its instance's lease and looks for dead instances to recover (stores with
+    /// instances only). The default is 10 s.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long an instance's lease lasts without renewal; once it has run out, another instance may claim
+    /// it, finish its builds as <see cref="BuildResult.Retry"/> and fence it. Must be longer than
+    /// <see cref="HeartbeatInterval"/>. The default is 30 s (three heartbeats).
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets or sets the retention policy the janitor applies. The default keeps everything.</summary>
     public RetentionPolicy Retention { get; set; } = new();

@@ -40,6 +40,12 @@ internal sealed class BuildStatusOptionsValidator : IValidateOptions<BuildStatus
         }
 
         Range(failures, nameof(options.MaxLogTailBytes), options.MaxLogTailBytes, 0, int.MaxValue);
+        Positive(failures, nameof(options.HeartbeatInterval), options.HeartbeatInterval);
+        if (options.LeaseDuration <= options.HeartbeatInterval)
+        {
+            failures.Add($"BuildStatusOptions.LeaseDuration is {options.LeaseDuration}; it must be longer than HeartbeatInterval ({options.HeartbeatInterval}), or every instance would expire between two renewals.");
+        }
+
         if (options.Randomizer is null)
         {
             failures.Add("BuildStatusOptions.Randomizer is null; leave the default or set a function returning a value in [0, 1).");

@@ -19,7 +19,7 @@ namespace BuildStatus;
 /// builds it scans, not the builder's whole history; log lines are kept per log as chunks located by binary search.
 /// </para>
 /// </remarks>
-public sealed class InMemoryBuildStore : IBuildStore, IDisposable
+public sealed partial class InMemoryBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
 {
     private const string BatchParameter = "batch";
 
@@ -87,6 +87,7 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
+            ThrowIfFenced(batch.InstanceId);
             var append = new bool[batch.LogChunks.Count];
             if (Plan(batch, append) is { } rejection)
             {
@@ -169,9 +170,16 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
+            ThrowIfFenced(build.InstanceId);
+            if (FindCreation(build.CreationId) is { } existing)
+            {
+                return Task.FromResult(existing);
+            }
+
             var history = HistoryOf(build.BuilderName);
             var number = checked(history.HighestNumber + 1);
             PutBuild(frozen with { Number = number });
+            RecordCreation(build.CreationId, new BuildKey(build.BuilderName, number));
             return Task.FromResult(number);
         }
     }
@@ -659,7 +667,8 @@ public sealed class InMemoryBuildStore : IBuildStore, IDisposable
         var history = HistoryOf(build.BuilderName);
         if (history.Builds.TryGetValue(build.Number, out var entry))
         {
-            entry.Build = build;
+            // Who created the build, and under which creation id, is fixed at creation.
+            entry.Build = build with { InstanceId = entry.Build.InstanceId, CreationId = entry.Build.CreationId };
         }
         else
         {

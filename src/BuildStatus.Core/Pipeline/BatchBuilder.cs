@@ -38,7 +38,7 @@ internal sealed class BatchBuilder
     }
 
     /// <summary>Builds the store's batch from some of the snapshots (in their order).</summary>
-    public static WriteBatch ToBatch(IReadOnlyList<EntitySnapshot> snapshots)
+    public static WriteBatch ToBatch(IReadOnlyList<EntitySnapshot> snapshots, long? instanceId)
     {
         List<StoredBuilder>? builders = null;
         List<StoredWorker>? workers = null;
@@ -75,6 +75,7 @@ internal sealed class BatchBuilder
 
         return new WriteBatch
         {
+            InstanceId = instanceId,
             Builders = builders?.ToArray() ?? [],
             Workers = workers?.ToArray() ?? [],
             Builds = builds?.ToArray() ?? [],

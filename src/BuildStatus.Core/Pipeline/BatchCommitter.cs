@@ -39,8 +39,11 @@ internal sealed partial class BatchCommitter
     private long _retryCount;
     private long _quarantined;
 
-    public BatchCommitter(IBuildStore store, BuildStatusOptions options, TimeProvider time, Func<double> random, ILogger logger, BuildStatusMetrics metrics, DurabilityWaiters waiters)
+    private readonly Func<long?> _instanceId;
+
+    public BatchCommitter(IBuildStore store, BuildStatusOptions options, TimeProvider time, Func<double> random, ILogger logger, BuildStatusMetrics metrics, DurabilityWaiters waiters, Func<long?> instanceId)
     {
+        _instanceId = instanceId;
         _store = store;
         _options = options;
         _time = time;
@@ -59,6 +62,9 @@ internal sealed partial class BatchCommitter
     /// <summary>Gets how many entity snapshots were quarantined (rejected by the backend, never to be stored).</summary>
     public long Quarantined => Interlocked.Read(ref _quarantined);
 
+    /// <summary>Gets or sets the fencing handler (see <see cref="WritePipeline.OnFenced"/>); written before start.</summary>
+    public Func<InstanceFencedException, Task>? OnFenced { get; set; }
+
     /// <summary>Set by a stop: a backend that has failed is no longer waited for.</summary>
     public volatile bool Stopping;
 
@@ -75,8 +81,39 @@ internal sealed partial class BatchCommitter
         work.Push(snapshots);
         while (work.TryPop(out var group))
         {
-            var batch = ReferenceEquals(group, snapshots) ? whole : BatchBuilder.ToBatch(group);
-            var rejection = await ApplyWithRetriesAsync(batch, token).ConfigureAwait(false);
+            var batch = ReferenceEquals(group, snapshots) && whole.InstanceId == _instanceId() ? whole : BatchBuilder.ToBatch(group, _instanceId());
+            BatchRejectedException? rejection;
+            try
+            {
+                rejection = await ApplyWithRetriesAsync(batch, token).ConfigureAwait(false);
+            }
+            catch (InstanceFencedException fenced) when (OnFenced is { } onFenced)
+            {
+                // This instance was claimed by another, which finished its builds: what belongs to them is lost (never
+                // written again); the rest is written as the new instance once it is registered.
+                await onFenced(fenced).WaitAsync(token).ConfigureAwait(false);
+                var kept = new List<EntitySnapshot>();
+                foreach (var snapshot in group)
+                {
+                    if (snapshot.Entity.IsLost)
+                    {
+                        snapshot.Entity.OnDropped(snapshot, fenced);
+                        _waiters.Dropped(snapshot.Seq, fenced);
+                    }
+                    else
+                    {
+                        kept.Add(snapshot);
+                    }
+                }
+
+                if (kept.Count > 0)
+                {
+                    work.Push(kept);
+                }
+
+                continue;
+            }
+
             if (rejection is null)
             {
                 foreach (var snapshot in group)
@@ -146,6 +183,10 @@ internal sealed partial class BatchCommitter
                 return null;
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (InstanceFencedException) when (OnFenced is not null)
             {
                 throw;
             }

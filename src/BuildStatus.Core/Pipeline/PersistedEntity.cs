@@ -18,6 +18,12 @@ internal abstract class PersistedEntity
     /// </summary>
     internal bool IsQueued;
 
+    /// <summary>
+    /// Gets whether the entity belongs to a build this host lost (its instance was fenced and another finished the
+    /// build): nothing of it may be written any more. Read by the writer without the entity's lock.
+    /// </summary>
+    internal virtual bool IsLost => false;
+
     /// <summary>Gets the lock that guards the entity's mutable state.</summary>
     internal abstract Lock SyncRoot { get; }
 

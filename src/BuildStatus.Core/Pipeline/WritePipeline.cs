@@ -58,7 +58,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         _logger = logger;
         _metrics = metrics;
         _bound = new QueueBound(options.MaxQueueBytes);
-        _committer = new BatchCommitter(store, options, time, random, logger, metrics, _waiters);
+        _committer = new BatchCommitter(store, options, time, random, logger, metrics, _waiters, () => InstanceIdOrNull);
     }
 
     public WriterState State => _committer.State;
@@ -86,6 +86,25 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     public long CurrentSequence => _queue.CurrentSequence;
 
     public TimeSpan RetryDelay(int attempt) => _committer.RetryDelay(attempt);
+
+    /// <summary>Gets or sets the instance that writes, 0 for none: every batch carries it (fencing). Set by the instance lease.</summary>
+    public long InstanceId
+    {
+        get => Volatile.Read(ref _instanceId);
+        set => Volatile.Write(ref _instanceId, value);
+    }
+
+    private long _instanceId;
+
+    private long? InstanceIdOrNull => InstanceId is > 0 and var id ? id : null;
+
+    /// <summary>Gets or sets what the writer does when the store refuses a batch because this instance was fenced:
+    /// the returned task completes once a new instance is registered. Set by the host before start.</summary>
+    public Func<InstanceFencedException, Task>? OnFenced
+    {
+        get => _committer.OnFenced;
+        set => _committer.OnFenced = value;
+    }
 
     public void Start()
     {
@@ -338,7 +357,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             batch.LastSeq = item.Seq;
         }
 
-        var whole = BatchBuilder.ToBatch(batch.Snapshots);
+        var whole = BatchBuilder.ToBatch(batch.Snapshots, InstanceIdOrNull);
         var prepared = prepare && !whole.IsEmpty ? PrepareAsync(whole, token) : Task.CompletedTask;
         return new TakenBatch(batch, whole, prepared);
     }

@@ -37,6 +37,10 @@ internal sealed class Build : PersistedEntity, IBuild
     // never be stored. Its durability tasks fault with it.
     private volatile Exception? _dropped;
 
+    // Set under Sync by MarkLost: this host's instance was fenced and another instance finished the build in storage,
+    // so nothing of it is written again. Read by the writer without the lock.
+    private volatile bool _lost;
+
     // Written by the writer only (OnCommitted), read anywhere: the last committed row.
     private volatile StoredBuild _committed;
 
@@ -304,8 +308,54 @@ internal sealed class Build : PersistedEntity, IBuild
         }
     }
 
+    internal override bool IsLost => _lost;
+
+    /// <summary>
+    /// The build was lost (this instance was fenced; another finished it as Retry in storage): finish it in RAM as
+    /// Retry, publish <see cref="BuildLost"/> then <see cref="BuildFinished"/>, and fault its durability tasks.
+    /// </summary>
+    internal void MarkLost(string reason, Exception cause)
+    {
+        lock (Sync)
+        {
+            if (_isFinished)
+            {
+                return;
+            }
+
+            _lost = true;
+            RecordDrop(cause);
+            foreach (var step in _steps)
+            {
+                if (!step.IsFinishedLocked)
+                {
+                    step.FinishLocked(BuildResult.Retry, "lost");
+                }
+            }
+
+            _result = BuildResult.Retry;
+            _finishedAt = _ctx.Now;
+            _stateText = reason;
+            _currentStep = null;
+            _eta = null;
+            _isFinished = true;
+            _ctx.Publish(this, static (b, now) => new BuildLost(b, b._stateText) { Timestamp = now });
+            _ctx.Publish(this, static (b, now) => new BuildFinished(b, BuildResult.Retry) { Timestamp = now });
+        }
+
+        _finished.TrySetResult();
+        _ctx.Metrics.BuildsFinished.Add(1);
+        Owner.OnBuildFinished(this);
+        (_ctx.Host.FindWorkerInternal(WorkerName))?.RemoveRunning(this);
+    }
+
     internal override void AppendTo(EntitySnapshot snapshot)
     {
+        if (_lost)
+        {
+            return;
+        }
+
         snapshot.Row = _initial with
         {
             Properties = _propertiesView,

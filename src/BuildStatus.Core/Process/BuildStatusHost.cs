@@ -43,6 +43,9 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     private const int PhaseStopped = 3;
     private const int PhaseDisposed = 4;
 
+    // Set by StartCoreAsync (before the phase turns running) when the store has instances; read anywhere after.
+    private volatile InstanceLease? _lease;
+
     // Set by StartCoreAsync before the janitor starts; cancelled by the stop.
     private CancellationTokenSource? _janitorStop;
     private Task? _janitor;
@@ -82,6 +85,15 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     public IStatusAdapter Adapter => AdapterImpl;
 
     public bool IsRunning => _phase == PhaseRunning;
+
+    public IReadOnlyList<StoredInstance> Instances => _lease?.LiveInstances ?? [];
+
+    public long? InstanceId => _lease?.CurrentId;
+
+    internal InstanceLease? Lease => _lease;
+
+    /// <summary>Completes when this host has a registered, unfenced instance (at once without instances).</summary>
+    internal Task WhenInstanceReady => _lease?.WhenReady ?? Task.CompletedTask;
 
     /// <summary>Gets whether the host has stopped (or been disposed): no mutation is accepted any more.</summary>
     internal bool IsStopped => _phase >= PhaseStopped;
@@ -181,6 +193,15 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
     internal long NextRequestId() => Interlocked.Increment(ref _nextRequestId);
 
+    // Interlocked: numbers this host's build creations, for their creation ids.
+    private long _creations;
+
+    /// <summary>Marks a build about to be created with this host's instance and a creation id unique to it (instance ids are never reused).</summary>
+    internal StoredBuild StampCreation(StoredBuild template)
+        => _lease?.CurrentId is { } id
+            ? template with { InstanceId = id, CreationId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id}:{Interlocked.Increment(ref _creations)}") }
+            : template;
+
     internal void OnWorkerChanged(Worker worker)
     {
         foreach (var builder in _builders.Values)
@@ -263,7 +284,18 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             }
 
             await _ctx.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            if (_ctx.Options.RecoverOnStart)
+            if (_ctx.Store is IBuildInstanceStore { SupportsInstances: true } instances)
+            {
+                var lease = new InstanceLease(instances, this, _ctx);
+                await lease.RegisterAsync(cancellationToken).ConfigureAwait(false);
+                _ctx.Pipeline.OnFenced = lease.OnFencedAsync;
+                _lease = lease;
+                if (_ctx.Options.RecoverOnStart)
+                {
+                    await lease.RecoverDeadAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (_ctx.Options.RecoverOnStart)
             {
                 await RecoverAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -281,6 +313,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 _phase = PhaseRunning;
             }
 
+            _lease?.Start();
             if (_ctx.Options.Retention.IsEnabled)
             {
                 _janitor = Task.Run(() => RunJanitorAsync(_janitorStop.Token), CancellationToken.None);
@@ -301,42 +334,59 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         }
     }
 
-    /// <summary>Finishes the builds a previous run of this host left unfinished.</summary>
+    /// <summary>Finishes the builds a previous run of this host (by <see cref="BuildStatusOptions.HostName"/>) left
+    /// unfinished: the recovery of a store without instances.</summary>
     private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var text = $"interrupted: host '{HostName}' stopped before the build finished";
+        var unfinished = await _ctx.Store.GetUnfinishedBuildsAsync(HostName, cancellationToken).ConfigureAwait(false);
+        foreach (var build in unfinished)
+        {
+            await FinishInterruptedAsync(build, text, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Finishes a stored, unfinished build as Retry with its open steps and logs, written as <paramref name="instanceId"/>.</summary>
+    internal async Task FinishInterruptedAsync(StoredBuild build, string text, long? instanceId, CancellationToken cancellationToken)
     {
         var store = _ctx.Store;
         var now = _ctx.Now;
-        var text = $"interrupted: host '{HostName}' stopped before the build finished";
-        var unfinished = await store.GetUnfinishedBuildsAsync(HostName, cancellationToken).ConfigureAwait(false);
-        foreach (var build in unfinished)
+        var steps = new List<StoredStep>();
+        var logs = new List<StoredLog>();
+        foreach (var step in await store.GetStepsAsync(build.Key, cancellationToken).ConfigureAwait(false))
         {
-            var steps = new List<StoredStep>();
-            var logs = new List<StoredLog>();
-            foreach (var step in await store.GetStepsAsync(build.Key, cancellationToken).ConfigureAwait(false))
+            foreach (var log in await store.GetLogsAsync(step.Key, cancellationToken).ConfigureAwait(false))
             {
-                foreach (var log in await store.GetLogsAsync(step.Key, cancellationToken).ConfigureAwait(false))
+                if (!log.IsFinished)
                 {
-                    if (!log.IsFinished)
-                    {
-                        logs.Add(log with { IsFinished = true });
-                    }
-                }
-
-                if (!step.IsFinished)
-                {
-                    steps.Add(step with { StartedAt = step.StartedAt ?? now, FinishedAt = now, Result = BuildResult.Retry, StateText = "interrupted" });
+                    logs.Add(log with { IsFinished = true });
                 }
             }
 
-            await store.ApplyAsync(
-                new WriteBatch
-                {
-                    Builds = [build with { FinishedAt = now, Result = BuildResult.Retry, StateText = text }],
-                    Steps = steps,
-                    Logs = logs,
-                },
-                cancellationToken).ConfigureAwait(false);
-            Log.Recovered(_logger, build.BuilderName, build.Number);
+            if (!step.IsFinished)
+            {
+                steps.Add(step with { StartedAt = step.StartedAt ?? now, FinishedAt = now, Result = BuildResult.Retry, StateText = "interrupted" });
+            }
+        }
+
+        await store.ApplyAsync(
+            new WriteBatch
+            {
+                InstanceId = instanceId,
+                Builds = [build with { FinishedAt = now, Result = BuildResult.Retry, StateText = text }],
+                Steps = steps,
+                Logs = logs,
+            },
+            cancellationToken).ConfigureAwait(false);
+        Log.Recovered(_logger, build.BuilderName, build.Number);
+    }
+
+    /// <summary>This host's instance was fenced: every live build is lost (another instance finished it).</summary>
+    internal void LoseLiveBuilds(string reason, Exception cause)
+    {
+        foreach (var build in CurrentBuilds)
+        {
+            (build as Build)?.MarkLost(reason, cause);
         }
     }
 
@@ -519,6 +569,11 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         }
 
         await _ctx.Pipeline.StopAsync(_ctx.Options.StopTimeout, () => StoppedCause, cancellationToken).ConfigureAwait(false);
+        if (_lease is { } lease)
+        {
+            await lease.StopAsync().ConfigureAwait(false);
+        }
+
         Log.Stopped(_logger, HostName);
     }
 
@@ -582,6 +637,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         await _ctx.Pipeline.DisposeAsync().ConfigureAwait(false);
         await _ctx.Hub.DisposeAsync().ConfigureAwait(false);
         _janitorStop?.Dispose();
+        _lease?.Dispose();
         _ctx.Metrics.Dispose();
     }
 

@@ -157,7 +157,9 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         int number;
         try
         {
-            number = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
+            // A fenced instance registers a new one before it starts more work.
+            await _ctx.Host.WhenInstanceReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+            (template, number) = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -222,17 +224,26 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
 
     // Allocating the number is the one storage round trip on the status path; a transient failure is retried
     // with the writer's backoff, up to MaxWriteAttempts, before StartBuildAsync gives up.
-    private async Task<int> AllocateNumberAsync(StoredBuild template, CancellationToken cancellationToken)
+    // With instances, the build carries this instance's id and a creation id, so a retry after an ambiguous failure
+    // gets the number of the build the first attempt stored.
+    private async Task<(StoredBuild Template, int Number)> AllocateNumberAsync(StoredBuild template, CancellationToken cancellationToken)
     {
+        template = _ctx.Host.StampCreation(template);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await _ctx.Store.CreateBuildAsync(template, cancellationToken).ConfigureAwait(false);
+                return (template, await _ctx.Store.CreateBuildAsync(template, cancellationToken).ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (InstanceFencedException fenced) when (_ctx.Host.Lease is { } lease && attempt < _ctx.Options.MaxWriteAttempts)
+            {
+                // This instance was claimed while it was paused: register a new one, then create the build as that.
+                await lease.OnFencedAsync(fenced).WaitAsync(cancellationToken).ConfigureAwait(false);
+                template = _ctx.Host.StampCreation(template);
             }
             catch (Exception ex) when (ex is not ArgumentException && attempt < _ctx.Options.MaxWriteAttempts)
             {

@@ -506,8 +506,15 @@ internal sealed class Log : PersistedEntity, ILog
     // LogChunkMaxLines lines and LogChunkMaxBytes bytes (a longer line is a chunk of its own), each chunk backed by
     // one exact-size array, so the batch never shares the pooled buffer. Non-destructive: the lines stay in _pending
     // until OnCommitted (or OnDropped) for this snapshot; only the last statements change the log's state.
+    internal override bool IsLost => _build.IsLost;
+
     internal override void AppendTo(EntitySnapshot snapshot)
     {
+        if (_poisoned is null && _build.IsLost)
+        {
+            _poisoned = new InstanceFencedException($"{this} was lost: this host's instance was fenced.");
+        }
+
         if (_poisoned is not null)
         {
             // Nothing more of this log is stored: release what waits.

@@ -310,7 +310,15 @@ internal sealed class Step : PersistedEntity, IStep
     private StoredStep Snapshot()
         => new(Key, Name, _stateText, _startedAt, _finishedAt, _result, _urls, _statistics, _hidden);
 
-    internal override void AppendTo(EntitySnapshot snapshot) => snapshot.Row = Snapshot();
+    internal override bool IsLost => _build.IsLost;
+
+    internal override void AppendTo(EntitySnapshot snapshot)
+    {
+        if (!_build.IsLost)
+        {
+            snapshot.Row = Snapshot();
+        }
+    }
 
     internal override void OnCommitted(EntitySnapshot snapshot)
     {

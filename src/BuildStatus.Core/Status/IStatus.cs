@@ -13,6 +13,15 @@ public interface IStatus
     /// <summary>Gets the stable name of this host, stored with every build it runs.</summary>
     string HostName { get; }
 
+    /// <summary>
+    /// Gets the live instances of every host on this history (this one included), as last read from storage (at start
+    /// and every <see cref="BuildStatusOptions.HeartbeatInterval"/>); empty with a store without instances.
+    /// </summary>
+    IReadOnlyList<Storage.StoredInstance> Instances => [];
+
+    /// <summary>Gets this host's current instance id, or <see langword="null"/> before start or with a store without instances.</summary>
+    long? InstanceId => null;
+
     /// <summary>Gets the registered builders, in registration order.</summary>
     IReadOnlyList<IBuilderStatus> Builders { get; }
 

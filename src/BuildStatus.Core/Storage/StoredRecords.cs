@@ -50,6 +50,21 @@ public sealed record StoredBuild(
 
     /// <summary>Gets whether the build is finished (it has a <see cref="FinishedAt"/> time).</summary>
     public bool IsFinished => FinishedAt is not null;
+
+    /// <summary>
+    /// Gets the instance that created the build (<see cref="IBuildInstanceStore"/>), or <see langword="null"/> for a
+    /// store without instances. Stored by <see cref="IBuildStore.CreateBuildAsync"/>; not changed by later upserts.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public long? InstanceId { get; init; }
+
+    /// <summary>
+    /// Gets the id Core chose for this creation, so that a retry of <see cref="IBuildStore.CreateBuildAsync"/> after an
+    /// ambiguous failure returns the number of the build the first attempt stored instead of creating a second one
+    /// (stores implementing <see cref="IBuildInstanceStore"/> honour it), or <see langword="null"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? CreationId { get; init; }
 }
 
 /// <summary>A step row.</summary>

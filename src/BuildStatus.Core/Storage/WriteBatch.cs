@@ -46,6 +46,14 @@ public sealed record WriteBatch
     /// </summary>
     public IReadOnlyList<StoredLogChunk> LogChunks { get; init; } = [];
 
+    /// <summary>
+    /// Gets the instance that writes the batch, or <see langword="null"/>. A store implementing
+    /// <see cref="IBuildInstanceStore"/> refuses the whole batch with <see cref="InstanceFencedException"/> when that
+    /// instance has been claimed for recovery.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public long? InstanceId { get; init; }
+
     /// <summary>Gets whether the batch holds no writes.</summary>
     public bool IsEmpty => Builders.Count == 0 && Workers.Count == 0 && Builds.Count == 0 && Steps.Count == 0 && Logs.Count == 0 && LogChunks.Count == 0;
 

@@ -21,7 +21,7 @@ namespace BuildStatus.Storage.Sqlite;
 /// thread; a token is checked before work starts and a started transaction completes.
 /// </para>
 /// </remarks>
-public sealed class SqliteBuildStore : IBuildStore, IDisposable
+public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
 {
     /// <summary>How many pages one vacuum transaction returns to the file system (4 MiB with the default 4 KiB pages).</summary>
     private const int VacuumPagesPerTransaction = 1024;

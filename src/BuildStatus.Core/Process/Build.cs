@@ -308,7 +308,9 @@ internal sealed class Build : PersistedEntity, IBuild
         }
     }
 
-    internal override bool IsLost => _lost;
+    // Lost when marked so, or when it was created by an instance of this host that has since been fenced (a build
+    // that finished here while the instance was paused: its last writes must not overwrite the recovery).
+    internal override bool IsLost => _lost || (_initial.InstanceId is { } id && id <= (_ctx.Host.Lease?.FencedUpTo ?? 0));
 
     /// <summary>
     /// The build was lost (this instance was fenced; another finished it as Retry in storage): finish it in RAM as

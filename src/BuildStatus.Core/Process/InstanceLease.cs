@@ -42,6 +42,9 @@ internal sealed partial class InstanceLease : IDisposable
 
     public bool IsFenced => _isFenced;
 
+    /// <summary>Gets the highest id of this host's instances that were fenced (0 for none): builds they created are lost.</summary>
+    public long FencedUpTo => Volatile.Read(ref _fencedId);
+
     public IReadOnlyList<StoredInstance> LiveInstances => Volatile.Read(ref _live);
 
     /// <summary>Completes once the instance is registered and not fenced (at once, normally).</summary>
@@ -172,7 +175,7 @@ internal sealed partial class InstanceLease : IDisposable
                 return _fencing;
             }
 
-            _fencedId = id;
+            Volatile.Write(ref _fencedId, id);
             _isFenced = true;
             _fencing = FenceAsync(id, cause);
             return _fencing;

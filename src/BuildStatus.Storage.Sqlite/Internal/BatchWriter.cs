@@ -23,7 +23,7 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 /// retries a busy <c>BEGIN IMMEDIATE</c>.
 /// </para>
 /// </remarks>
-internal sealed class BatchWriter : IDisposable
+internal sealed partial class BatchWriter : IDisposable
 {
 
     /// <summary>How many parameters the build commands share (see <see cref="BindBuild"/>).</summary>
@@ -223,6 +223,7 @@ internal sealed class BatchWriter : IDisposable
     private int ApplyCore(WriteBatch batch, (LogCompression Codec, byte[] Content)[] encoded)
     {
         using var transaction = Begin();
+        ThrowIfFenced(batch.InstanceId);
         foreach (var builder in batch.Builders)
         {
             _builderIds[builder.Name] = Scalar(_upsertBuilder, builder.Name, builder.Description, Json.Write(builder.Tags));
@@ -322,9 +323,17 @@ internal sealed class BatchWriter : IDisposable
         try
         {
             using var transaction = Begin();
+            ThrowIfFenced(build.InstanceId);
+            if (FindCreation(build.CreationId) is { } created)
+            {
+                // A retry after an ambiguous failure: the first attempt's build.
+                return created;
+            }
+
             var builderId = GetOrCreateBuilder(build.BuilderName);
             var number = NextNumber(build.BuilderName, builderId);
             UpsertBuild(build, number, isNew: true);
+            RecordCreation(build, number);
             transaction.Commit();
             return number;
         }
@@ -371,9 +380,17 @@ internal sealed class BatchWriter : IDisposable
             {
                 var build = builds[i];
                 CheckNewBuild(build);
+                ThrowIfFenced(build.InstanceId);
+                if (FindCreation(build.CreationId) is { } created)
+                {
+                    numbers[i] = created;
+                    continue;
+                }
+
                 var builderId = GetOrCreateBuilder(build.BuilderName);
                 numbers[i] = NextNumber(build.BuilderName, builderId);
                 UpsertBuild(build, numbers[i], isNew: true);
+                RecordCreation(build, numbers[i]);
             }
 
             transaction.Commit();

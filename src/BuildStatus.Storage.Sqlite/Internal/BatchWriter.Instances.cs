@@ -1,0 +1,58 @@
+using BuildStatus.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace BuildStatus.Storage.Sqlite.Internal;
+
+/// <summary>The writer's part of instances: fencing checks and creation ids, inside the write transactions.</summary>
+internal sealed partial class BatchWriter
+{
+    // Created on first use, on the writer connection; owned (and disposed) like the other statements.
+    private WriterStatement? _selectClaimedBy;
+    private WriterStatement? _selectCreation;
+    private WriterStatement? _insertCreation;
+
+    /// <summary>Gets the writer connection, for the instance operations run under the store's writer lock.</summary>
+    public SqliteConnection Connection => _connection;
+
+    /// <summary>Opens an IMMEDIATE transaction on the writer connection.</summary>
+    public SqliteTransaction BeginImmediate() => Begin();
+
+    // Inside a write transaction: refuses the write of an instance another one has claimed.
+    private void ThrowIfFenced(long? instanceId)
+    {
+        if (instanceId is not { } id)
+        {
+            return;
+        }
+
+        _selectClaimedBy ??= Create("SELECT coalesce(claimed_by, 0) FROM instances WHERE id = $id", "$id");
+        if (TryScalar(_selectClaimedBy, id) is > 0 and var claimer)
+        {
+            throw new InstanceFencedException(id, claimer);
+        }
+    }
+
+    // Inside a write transaction: the number of the build an earlier attempt created with this creation id.
+    private int? FindCreation(string? creationId)
+    {
+        if (creationId is null)
+        {
+            return null;
+        }
+
+        _selectCreation ??= Create("SELECT b.number FROM build_creations c JOIN builds b ON b.id = c.build_id WHERE c.creation_id = $creation", "$creation");
+        return TryScalar(_selectCreation, creationId) is { } number ? (int)number : null;
+    }
+
+    // Inside a write transaction, right after the build's row was inserted.
+    private void RecordCreation(StoredBuild build, int number)
+    {
+        if (build.InstanceId is not { } instance)
+        {
+            return;
+        }
+
+        _insertCreation ??= Create("INSERT INTO build_creations (build_id, instance_id, creation_id) VALUES ($build, $instance, $creation)", "$build", "$instance", "$creation");
+        Execute(_insertCreation, _buildIds[new BuildKey(build.BuilderName, number)], instance, build.CreationId);
+    }
+}

@@ -1,0 +1,26 @@
+-- BuildStatus history schema, version 3: host instances with leases (IBuildInstanceStore), and who created each build.
+-- Ids are AUTOINCREMENT so an instance id is never reused, even after rows are deleted.
+
+CREATE TABLE instances (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_name    TEXT    NOT NULL,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    stopped_at   INTEGER,
+    claimed_by   INTEGER,
+    recovered_at INTEGER
+) STRICT;
+
+-- The instances whose recovery is not complete: what heartbeats scan.
+CREATE INDEX ix_instances_open ON instances (id) WHERE recovered_at IS NULL;
+
+-- The instance that created a build and the creation id Core chose (idempotent CreateBuildAsync). One row per build
+-- created through CreateBuildAsync with an instance; it goes with its build.
+CREATE TABLE build_creations (
+    build_id    INTEGER PRIMARY KEY REFERENCES builds (id) ON DELETE CASCADE,
+    instance_id INTEGER NOT NULL,
+    creation_id TEXT UNIQUE
+) STRICT;
+
+CREATE INDEX ix_build_creations_instance ON build_creations (instance_id);

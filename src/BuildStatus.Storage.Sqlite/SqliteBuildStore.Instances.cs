@@ -125,6 +125,67 @@ public sealed partial class SqliteBuildStore
                 new { instanceId, claimerId, at = UnixTime.ToStored(now) }),
             cancellationToken);
 
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public Task<bool> ClaimRequestAsync(long requestId, long instanceId, CancellationToken cancellationToken = default)
+        => WriteInstancesAsync(
+            connection =>
+            {
+                if (connection.ExecuteScalar<long?>("SELECT claimed_by FROM instances WHERE id = @instanceId", new { instanceId }) is { } holder)
+                {
+                    throw new InstanceFencedException(instanceId, holder);
+                }
+
+                return connection.Execute(
+                    "UPDATE build_requests SET state = 1, claimed_by = @instanceId WHERE id = @requestId AND state = 0",
+                    new { requestId, instanceId }) == 1;
+            },
+            cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public Task<int> ReleaseRequestsAsync(long instanceId, CancellationToken cancellationToken = default)
+        => WriteInstancesAsync(
+            connection => connection.Execute("UPDATE build_requests SET state = 0, claimed_by = NULL WHERE state = 1 AND claimed_by = @instanceId", new { instanceId }),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
+    public async Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName, BuildRequestState? state, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<RequestRow>(new CommandDefinition(
+                """
+                SELECT id AS Id, builder_name AS BuilderName, reason AS Reason, stamps AS Stamps, properties AS Properties, priority AS Priority,
+                       submitted_at AS SubmittedAt, state AS State, claimed_by AS ClaimedBy, build_number AS BuildNumber
+                FROM build_requests
+                WHERE (@builderName IS NULL OR builder_name = @builderName) AND (@state IS NULL OR state = @state)
+                ORDER BY submitted_at, id
+                """,
+                new { builderName, state = state is { } s ? (long?)s : null },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return rows.Select(r => r.ToRecord()).ToArray();
+        }
+    }
+
+    /// <summary>A build_requests row as Dapper reads it.</summary>
+    private sealed record RequestRow(long Id, string BuilderName, string? Reason, string Stamps, string Properties, long Priority, long SubmittedAt, long State, long? ClaimedBy, long? BuildNumber)
+    {
+        public StoredBuildRequest ToRecord() => new(
+            Id,
+            BuilderName,
+            Reason,
+            Json.ReadStamps(Stamps),
+            Json.ReadProperties(Properties),
+            (int)Priority,
+            UnixTime.FromStored(SubmittedAt),
+            (BuildRequestState)State,
+            ClaimedBy,
+            BuildNumber is { } n ? (int)n : null);
+    }
+
     // Runs an instance write in its own IMMEDIATE transaction under the writer lock.
     private async Task<T> WriteInstancesAsync<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> write, CancellationToken cancellationToken)
     {

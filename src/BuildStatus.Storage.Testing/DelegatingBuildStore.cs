@@ -118,6 +118,21 @@ public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore
     public virtual Task CompleteRecoveryAsync(long instanceId, long claimerId, DateTimeOffset now, CancellationToken cancellationToken = default)
         => Instances.CompleteRecoveryAsync(instanceId, claimerId, now, cancellationToken);
 
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<bool> ClaimRequestAsync(long requestId, long instanceId, CancellationToken cancellationToken = default)
+        => Instances.ClaimRequestAsync(requestId, instanceId, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<int> ReleaseRequestsAsync(long instanceId, CancellationToken cancellationToken = default)
+        => Instances.ReleaseRequestsAsync(instanceId, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
+    public virtual Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName, BuildRequestState? state, CancellationToken cancellationToken = default)
+        => Instances.GetRequestsAsync(builderName, state, cancellationToken);
+
     private IBuildInstanceStore Instances => Inner as IBuildInstanceStore
         ?? throw new NotSupportedException($"The wrapped store ({Inner.GetType().Name}) has no instances (IBuildInstanceStore).");
 

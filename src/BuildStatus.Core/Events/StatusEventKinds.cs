@@ -55,6 +55,9 @@ public enum StatusEventKinds
     /// <summary>A build was lost: this host's instance was fenced and another recovered the build (<see cref="BuildLost"/>).</summary>
     BuildLost = 1 << 15,
 
+    /// <summary>A build request changed state: claimed, back to pending, started or cancelled (<see cref="BuildRequestChanged"/>).</summary>
+    BuildRequestChanged = 1 << 16,
+
     /// <summary>Every kind. <see cref="EventsMissed"/> notices are always delivered, whatever the filter.</summary>
-    All = (1 << 16) - 1,
+    All = (1 << 17) - 1,
 }

@@ -100,6 +100,21 @@ public sealed record BuildLost(IBuildStatus Build, string Reason) : StatusEvent
     public override int? BuildNumber => Build.Number;
 }
 
+/// <summary>A build request changed state (<see cref="BuildRequested"/> announces a new one).</summary>
+/// <param name="Request">The request.</param>
+/// <param name="State">Its new state.</param>
+public sealed record BuildRequestChanged(IBuildRequestStatus Request, Storage.BuildRequestState State) : StatusEvent
+{
+    /// <inheritdoc/>
+    public override StatusEventKinds Kind => StatusEventKinds.BuildRequestChanged;
+
+    /// <inheritdoc/>
+    public override string? BuilderName => Request.Builder.Name;
+
+    /// <inheritdoc/>
+    public override int? BuildNumber => Request.BuildNumber;
+}
+
 /// <summary>A step started.</summary>
 /// <param name="Step">The step.</param>
 public sealed record StepStarted(IStepStatus Step) : StatusEvent

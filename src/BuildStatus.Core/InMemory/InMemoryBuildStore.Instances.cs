@@ -9,6 +9,76 @@ public sealed partial class InMemoryBuildStore
     private readonly SortedDictionary<long, StoredInstance> _instances = [];
     private readonly Dictionary<string, BuildKey> _creations = new(StringComparer.Ordinal);
     private long _lastInstanceId;
+    private readonly SortedDictionary<long, StoredBuildRequest> _requests = [];
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    public Task<bool> ClaimRequestAsync(long requestId, long instanceId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            ThrowIfFenced(instanceId);
+            if (!_requests.TryGetValue(requestId, out var request) || request.State != BuildRequestState.Pending)
+            {
+                return Task.FromResult(false);
+            }
+
+            _requests[requestId] = request with { State = BuildRequestState.Claimed, ClaimedBy = instanceId };
+            return Task.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    public Task<int> ReleaseRequestsAsync(long instanceId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var released = 0;
+            foreach (var request in _requests.Values.ToArray())
+            {
+                if (request.State == BuildRequestState.Claimed && request.ClaimedBy == instanceId)
+                {
+                    _requests[request.Id] = request with { State = BuildRequestState.Pending, ClaimedBy = null };
+                    released++;
+                }
+            }
+
+            return Task.FromResult(released);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    public Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName, BuildRequestState? state, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            return Task.FromResult<IReadOnlyList<StoredBuildRequest>>([.. _requests.Values.Where(r =>
+                (builderName is null || string.Equals(r.BuilderName, builderName, StringComparison.Ordinal)) && (state is null || r.State == state))]);
+        }
+    }
+
+    // Caller holds _gate. Started and cancelled are final; otherwise the last write wins (a claim is made in storage,
+    // after the submitting instance's first row was committed).
+    private void PutRequests(IReadOnlyList<StoredBuildRequest> rows)
+    {
+        foreach (var row in rows)
+        {
+            if (_requests.TryGetValue(row.Id, out var stored) && stored.State is BuildRequestState.Started or BuildRequestState.Cancelled)
+            {
+                continue;
+            }
+
+            _requests[row.Id] = row with { SourceStamps = [.. row.SourceStamps], Properties = new Dictionary<string, PropertyValue>(row.Properties, StringComparer.Ordinal) };
+        }
+    }
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>

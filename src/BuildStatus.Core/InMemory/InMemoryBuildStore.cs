@@ -143,6 +143,8 @@ public sealed partial class InMemoryBuildStore : IBuildStore, IBuildInstanceStor
                     FindLog(chunk.Log)!.Append(chunk);
                 }
             }
+
+            PutRequests(batch.Requests);
         }
 
         return Task.CompletedTask;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using BuildStatus.Process;
+using BuildStatus.Storage;
 
 namespace BuildStatus.Persistence;
 
@@ -44,6 +45,18 @@ internal sealed class BuildHistory : IBuildHistory
         ArgumentNullException.ThrowIfNull(builderName);
         var build = await _ctx.Store.GetBuildAsync(new Storage.BuildKey(builderName, number), cancellationToken).ConfigureAwait(false);
         return build is null ? null : new PersistentBuild(build, _ctx);
+    }
+
+    public Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName = null, BuildRequestState? state = null, CancellationToken cancellationToken = default)
+    {
+        if (state is { } s && !Enum.IsDefined(s))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), s, "Not a defined BuildRequestState value.");
+        }
+
+        return _ctx.Store is IBuildInstanceStore { SupportsInstances: true } instances
+            ? instances.GetRequestsAsync(builderName, state, cancellationToken)
+            : Task.FromResult<IReadOnlyList<StoredBuildRequest>>([]);
     }
 
     public async Task<BuildPage> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)

@@ -39,6 +39,17 @@ public interface IBuildHistory
     /// <exception cref="ArgumentNullException"><paramref name="builderName"/> is <see langword="null"/>.</exception>
     Task<IPersistentBuild?> GetBuildAsync(string builderName, int number, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists the stored build requests, oldest first (a store with instances, <see cref="Storage.IBuildInstanceStore"/>;
+    /// empty with any other store, which does not store requests).
+    /// </summary>
+    /// <param name="builderName">Only this builder's, or <see langword="null"/> for every builder.</param>
+    /// <param name="state">Only those in this state (for example <see cref="Storage.BuildRequestState.Pending"/>), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The requests.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="state"/> is not a defined value.</exception>
+    Task<IReadOnlyList<Storage.StoredBuildRequest>> GetRequestsAsync(string? builderName = null, Storage.BuildRequestState? state = null, CancellationToken cancellationToken = default);
+
     /// <summary>Returns one page of a builder's builds, newest first, with the query for the next page.</summary>
     /// <param name="query">The builder, filters and page.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

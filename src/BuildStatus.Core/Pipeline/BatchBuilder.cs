@@ -46,6 +46,7 @@ internal sealed class BatchBuilder
         List<StoredStep>? steps = null;
         List<StoredLog>? logs = null;
         List<StoredLogChunk>? chunks = null;
+        List<StoredBuildRequest>? requests = null;
         foreach (var snapshot in snapshots)
         {
             switch (snapshot.Row)
@@ -65,6 +66,9 @@ internal sealed class BatchBuilder
                 case StoredLog l:
                     (logs ??= []).Add(l);
                     break;
+                case StoredBuildRequest r:
+                    (requests ??= []).Add(r);
+                    break;
             }
 
             if (snapshot.Chunks is { Count: > 0 } own)
@@ -82,6 +86,7 @@ internal sealed class BatchBuilder
             Steps = steps?.ToArray() ?? [],
             Logs = logs?.ToArray() ?? [],
             LogChunks = chunks?.ToArray() ?? [],
+            Requests = requests?.ToArray() ?? [],
         };
     }
 }

@@ -44,6 +44,7 @@ internal sealed class EntitySnapshot
         StoredBuild b => b.Key,
         StoredStep s => s.Key,
         StoredLog l => l.Key,
+        StoredBuildRequest r => r.Id,
         _ => Chunks is { Count: > 0 } chunks ? chunks[0].Log : null,
     };
 

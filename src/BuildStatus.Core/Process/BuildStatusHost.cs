@@ -191,7 +191,20 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         return builder.StartBuildAsync(info, cancellationToken);
     }
 
-    internal long NextRequestId() => Interlocked.Increment(ref _nextRequestId);
+    // With instances the id carries the instance (ids are never reused), so it is unique in the history.
+    internal long NextRequestId()
+        => (_lease?.CurrentId is { } id ? id << 32 : 0) | Interlocked.Increment(ref _nextRequestId);
+
+    /// <summary>Brings every builder's pending requests in line with storage (with instances).</summary>
+    internal async Task SyncRequestsAsync(IBuildInstanceStore instances, CancellationToken cancellationToken)
+    {
+        var pending = await instances.GetRequestsAsync(null, BuildRequestState.Pending, cancellationToken).ConfigureAwait(false);
+        var byBuilder = pending.GroupBy(r => r.BuilderName, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        foreach (var builder in _builders.Values)
+        {
+            builder.SyncRequests(byBuilder.TryGetValue(builder.Name, out var rows) ? rows : []);
+        }
+    }
 
     // Interlocked: numbers this host's build creations, for their creation ids.
     private long _creations;
@@ -284,6 +297,17 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             }
 
             await _ctx.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+
+            // Builders stored by an earlier run are known again (the configuration may re-add them: AddBuilder of a
+            // known builder updates its description and tags and keeps its history).
+            foreach (var stored in await _ctx.Store.GetBuildersAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!_builders.ContainsKey(stored.Name))
+                {
+                    AddBuilder(stored.Name, stored.Description, stored.Tags);
+                }
+            }
+
             if (_ctx.Store is IBuildInstanceStore { SupportsInstances: true } instances)
             {
                 var lease = new InstanceLease(instances, this, _ctx);
@@ -294,6 +318,8 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 {
                     await lease.RecoverDeadAsync(cancellationToken).ConfigureAwait(false);
                 }
+
+                await SyncRequestsAsync(instances, cancellationToken).ConfigureAwait(false);
             }
             else if (_ctx.Options.RecoverOnStart)
             {

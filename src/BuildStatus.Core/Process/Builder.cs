@@ -41,6 +41,8 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
 
     public string Name { get; }
 
+    internal HostContext Context => _ctx;
+
     internal override Lock SyncRoot => _sync;
 
     public string? Description
@@ -157,6 +159,11 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         int number;
         try
         {
+            if (request is not null)
+            {
+                await ClaimInStorageAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
             // A fenced instance registers a new one before it starts more work.
             await _ctx.Host.WhenInstanceReady.WaitAsync(cancellationToken).ConfigureAwait(false);
             (template, number) = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
@@ -205,6 +212,26 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         _ctx.Metrics.BuildsStarted.Add(1);
         (info.Worker as Worker)?.AddRunning(build);
         return build;
+    }
+
+    // With instances, the stored request is claimed for this instance first: of several hosts, exactly one starts it.
+    private async Task ClaimInStorageAsync(BuildRequest request, CancellationToken cancellationToken)
+    {
+        if (_ctx.Host.Lease is not { } lease || _ctx.Store is not IBuildInstanceStore instances)
+        {
+            return;
+        }
+
+        await _ctx.Host.WhenInstanceReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _ctx.Pipeline.WaitForAsync(request.ChangedSequence, cancellationToken).ConfigureAwait(false);
+        var me = lease.CurrentId!.Value;
+        if (!await instances.ClaimRequestAsync(request.Id, me, cancellationToken).ConfigureAwait(false))
+        {
+            CancelRequest(request);
+            throw new InvalidOperationException($"Build request {request.Id} of builder '{Name}' is no longer pending in storage: another instance claimed it, or it was cancelled or started.");
+        }
+
+        request.MarkClaimed(me);
     }
 
     private async Task AbandonAsync(StoredBuild row, string why)
@@ -373,7 +400,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
         return list;
     }
 
-    public IBuildRequest SubmitRequest(string? reason = null, IEnumerable<SourceStamp>? sourceStamps = null, IReadOnlyDictionary<string, PropertyValue>? properties = null)
+    public IBuildRequest SubmitRequest(string? reason = null, IEnumerable<SourceStamp>? sourceStamps = null, IReadOnlyDictionary<string, PropertyValue>? properties = null, int priority = 0)
     {
         _ctx.ThrowIfStopped(this);
         var stamps = sourceStamps?.Select(s => s ?? throw new ArgumentException("sourceStamps contains null.", nameof(sourceStamps))).ToArray() ?? [];
@@ -383,7 +410,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
             props[Guard.Name(key, nameof(properties))] = value ?? throw new ArgumentException($"Property '{key}' is null.", nameof(properties));
         }
 
-        var request = new BuildRequest(this, _ctx.Host.NextRequestId(), Guard.OptionalText(reason), _ctx.Now, stamps, props);
+        var request = new BuildRequest(this, _ctx.Host.NextRequestId(), Guard.OptionalText(reason), _ctx.Now, stamps, props, priority, persisted: _ctx.Host.Lease is not null);
         lock (_sync)
         {
             _pending.Add(request);
@@ -391,7 +418,44 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
             _ctx.Publish(request, static (r, now) => new BuildRequested(r) { Timestamp = now });
         }
 
+        request.Submit();
         return request;
+    }
+
+    /// <summary>
+    /// Brings the pending requests in line with storage (with instances): adds the pending requests other instances (or
+    /// an earlier run) stored, and drops stored ones that are no longer pending there (claimed, started or cancelled
+    /// elsewhere). Caller holds no lock.
+    /// </summary>
+    internal void SyncRequests(IReadOnlyCollection<StoredBuildRequest> pending)
+    {
+        var ids = pending.Select(r => r.Id).ToHashSet();
+        List<BuildRequest>? added = null;
+        lock (_sync)
+        {
+            var changed = _pending.RemoveAll(r => r.IsStored && !r.IsStarting && !ids.Contains(r.Id)) > 0;
+            foreach (var row in pending)
+            {
+                if (!_pending.Any(r => r.Id == row.Id))
+                {
+                    var request = BuildRequest.FromStored(this, row);
+                    _pending.Add(request);
+                    (added ??= []).Add(request);
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                _pending.Sort(static (x, y) => y.Priority != x.Priority ? y.Priority.CompareTo(x.Priority) : x.SubmittedAt.CompareTo(y.SubmittedAt));
+                Volatile.Write(ref _pendingView, _pending.ToArray());
+            }
+
+            foreach (var request in added ?? [])
+            {
+                _ctx.Publish(request, static (r, now) => new BuildRequested(r) { Timestamp = now });
+            }
+        }
     }
 
     internal void CancelRequest(BuildRequest request)

@@ -24,8 +24,17 @@ public interface IBuilder : IBuilderStatus
     /// <param name="reason">Why the build is requested.</param>
     /// <param name="sourceStamps">The source stamps to build, or <see langword="null"/>.</param>
     /// <param name="properties">Initial properties, or <see langword="null"/>.</param>
+    /// <param name="priority">Higher first among the pending requests; 0 by default.</param>
     /// <returns>The request.</returns>
-    IBuildRequest SubmitRequest(string? reason = null, IEnumerable<SourceStamp>? sourceStamps = null, IReadOnlyDictionary<string, PropertyValue>? properties = null);
+    /// <remarks>
+    /// With a store that has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory) the request is
+    /// stored: it survives a crash and a restart, shows in the pending requests of every host on the history (refreshed
+    /// every <see cref="BuildStatusOptions.HeartbeatInterval"/>), and <see cref="StartBuildAsync"/> claims it in storage
+    /// so that exactly one host starts it; a dead instance's claimed requests return to pending.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A source stamp or property is null, or a property name is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
+    IBuildRequest SubmitRequest(string? reason = null, IEnumerable<SourceStamp>? sourceStamps = null, IReadOnlyDictionary<string, PropertyValue>? properties = null, int priority = 0);
 
     /// <summary>Attaches a worker; a builder with attached workers is <see cref="BuilderState.Offline"/> while none of them is connected.</summary>
     /// <param name="worker">The worker.</param>

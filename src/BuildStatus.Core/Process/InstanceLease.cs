@@ -118,6 +118,7 @@ internal sealed partial class InstanceLease : IDisposable
         {
             await RecoverDeadAsync(cancellationToken).ConfigureAwait(false);
             await RefreshLiveAsync(cancellationToken).ConfigureAwait(false);
+            await _host.SyncRequestsAsync(_store, cancellationToken).ConfigureAwait(false);
         }
         catch (InstanceFencedException ex)
         {
@@ -155,7 +156,12 @@ internal sealed partial class InstanceLease : IDisposable
                 await _host.FinishInterruptedAsync(build, text, me.Id, cancellationToken).ConfigureAwait(false);
             }
 
+            var released = await _store.ReleaseRequestsAsync(dead.Id, cancellationToken).ConfigureAwait(false);
             await _store.CompleteRecoveryAsync(dead.Id, me.Id, _ctx.Now, cancellationToken).ConfigureAwait(false);
+            if (released > 0)
+            {
+                Log.ReleasedRequests(_logger, released, dead.Id);
+            }
             Log.RecoveredInstance(_logger, dead.Id, dead.HostName, builds.Count, why);
         }
     }
@@ -250,6 +256,9 @@ internal sealed partial class InstanceLease : IDisposable
 
         [LoggerMessage(34, LogLevel.Critical, "Instance {Id} was fenced: its lease expired and another instance recovered its builds. Its live builds are lost; a new instance is registered.")]
         public static partial void Fenced(ILogger logger, Exception exception, long id);
+
+        [LoggerMessage(36, LogLevel.Information, "{Count} build requests claimed by dead instance {Id} returned to pending.")]
+        public static partial void ReleasedRequests(ILogger logger, int count, long id);
 
         [LoggerMessage(35, LogLevel.Warning, "Fenced instance {Old} re-registered as instance {New}.")]
         public static partial void Reregistered(ILogger logger, long old, long @new);

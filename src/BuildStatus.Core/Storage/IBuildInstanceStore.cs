@@ -84,6 +84,30 @@ public interface IBuildInstanceStore
     /// <returns>The builds.</returns>
     Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsOfInstanceAsync(long instanceId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Atomically claims a pending request for <paramref name="instanceId"/> (pending → claimed): of several instances
+    /// claiming one request, exactly one gets it.
+    /// </summary>
+    /// <param name="requestId">The request.</param>
+    /// <param name="instanceId">The claiming instance.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when claimed; <see langword="false"/> when it is not pending (or unknown).</returns>
+    /// <exception cref="InstanceFencedException"><paramref name="instanceId"/> is claimed.</exception>
+    Task<bool> ClaimRequestAsync(long requestId, long instanceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the requests an instance claimed but did not start to pending (part of recovering it).</summary>
+    /// <param name="instanceId">The dead instance.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many requests returned to pending.</returns>
+    Task<int> ReleaseRequestsAsync(long instanceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists stored requests, oldest first.</summary>
+    /// <param name="builderName">Only this builder's, or <see langword="null"/> for all.</param>
+    /// <param name="state">Only those in this state, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The requests.</returns>
+    Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName, BuildRequestState? state, CancellationToken cancellationToken = default);
+
     /// <summary>Marks the recovery of a claimed instance complete; it is no longer listed.</summary>
     /// <param name="instanceId">The recovered instance.</param>
     /// <param name="claimerId">The instance that claimed it; nothing changes when another holds the claim.</param>

@@ -54,11 +54,17 @@ public sealed record WriteBatch
     /// <value>The default value is <see langword="null"/>.</value>
     public long? InstanceId { get; init; }
 
+    /// <summary>
+    /// Gets the build requests to upsert (stores with <see cref="IBuildInstanceStore"/>; Core sends none to other
+    /// stores). Applied after the builds.
+    /// </summary>
+    public IReadOnlyList<StoredBuildRequest> Requests { get; init; } = [];
+
     /// <summary>Gets whether the batch holds no writes.</summary>
-    public bool IsEmpty => Builders.Count == 0 && Workers.Count == 0 && Builds.Count == 0 && Steps.Count == 0 && Logs.Count == 0 && LogChunks.Count == 0;
+    public bool IsEmpty => Builders.Count == 0 && Workers.Count == 0 && Builds.Count == 0 && Steps.Count == 0 && Logs.Count == 0 && LogChunks.Count == 0 && Requests.Count == 0;
 
     /// <summary>Gets the number of rows and chunks in the batch.</summary>
-    public int Count => Builders.Count + Workers.Count + Builds.Count + Steps.Count + Logs.Count + LogChunks.Count;
+    public int Count => Builders.Count + Workers.Count + Builds.Count + Steps.Count + Logs.Count + LogChunks.Count + Requests.Count;
 
     /// <summary>
     /// Checks what needs no stored state: no null list, row or required field, no empty name, no key listed
@@ -78,6 +84,8 @@ public sealed record WriteBatch
         CheckRows(batch.Steps, nameof(Steps));
         CheckRows(batch.Logs, nameof(Logs));
         CheckRows(batch.LogChunks, nameof(LogChunks));
+        CheckRows(batch.Requests, nameof(Requests));
+        CheckUnique(batch.Requests, r => HasName(r.BuilderName, "A build request") && r.SourceStamps is not null && r.Properties is not null, r => r.Id, "Build request");
         CheckUnique(batch.Builders, b => HasName(b.Name, "A builder") && b.Tags is not null, b => b.Name, "Builder");
         CheckUnique(batch.Workers, w => HasName(w.Name, "A worker") && w.Info is not null, w => w.Name, "Worker");
         CheckUnique(

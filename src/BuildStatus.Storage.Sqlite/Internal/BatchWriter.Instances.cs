@@ -10,6 +10,29 @@ internal sealed partial class BatchWriter
     private WriterStatement? _selectClaimedBy;
     private WriterStatement? _selectCreation;
     private WriterStatement? _insertCreation;
+    private WriterStatement? _upsertRequest;
+
+    // Inside a write transaction. Started and cancelled are final; otherwise the last write wins.
+    private void UpsertRequests(IReadOnlyList<StoredBuildRequest> requests)
+    {
+        if (requests.Count == 0)
+        {
+            return;
+        }
+
+        _upsertRequest ??= Create(
+            """
+            INSERT INTO build_requests (id, builder_name, reason, stamps, properties, priority, submitted_at, state, claimed_by, build_number)
+            VALUES ($id, $builder, $reason, $stamps, $properties, $priority, $submitted, $state, $claimed, $build)
+            ON CONFLICT (id) DO UPDATE SET state = excluded.state, claimed_by = excluded.claimed_by, build_number = excluded.build_number
+            WHERE build_requests.state < 2
+            """,
+            "$id", "$builder", "$reason", "$stamps", "$properties", "$priority", "$submitted", "$state", "$claimed", "$build");
+        foreach (var r in requests)
+        {
+            Execute(_upsertRequest, r.Id, r.BuilderName, r.Reason, Json.Write(r.SourceStamps), Json.Write(r.Properties), (long)r.Priority, UnixTime.ToStored(r.SubmittedAt), (long)r.State, r.ClaimedBy, r.BuildNumber is { } n ? (long)n : null);
+        }
+    }
 
     /// <summary>Gets the writer connection, for the instance operations run under the store's writer lock.</summary>
     public SqliteConnection Connection => _connection;

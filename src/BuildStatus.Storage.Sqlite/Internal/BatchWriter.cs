@@ -239,6 +239,8 @@ internal sealed partial class BatchWriter : IDisposable
             UpsertBuild(build, build.Number);
         }
 
+        UpsertRequests(batch.Requests);
+
         foreach (var step in batch.Steps)
         {
             WriteStep(step);

@@ -9,6 +9,8 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 [JsonSerializable(typeof(IReadOnlyDictionary<string, double>))]
 [JsonSerializable(typeof(IReadOnlyList<BuildChange>))]
 [JsonSerializable(typeof(IReadOnlyList<StepUrl>))]
+[JsonSerializable(typeof(IReadOnlyList<SourceStamp>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, PropertyValue>))]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext
 {
 }

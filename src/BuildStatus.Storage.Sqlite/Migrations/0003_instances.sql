@@ -24,3 +24,21 @@ CREATE TABLE build_creations (
 ) STRICT;
 
 CREATE INDEX ix_build_creations_instance ON build_creations (instance_id);
+
+-- Build requests: pending → claimed by one instance → started (build_number) or cancelled. The id is Core's (it
+-- carries the submitting instance), so a request is written like any other row, by the pipeline.
+CREATE TABLE build_requests (
+    id           INTEGER PRIMARY KEY,
+    builder_name TEXT    NOT NULL,
+    reason       TEXT,
+    stamps       TEXT    NOT NULL DEFAULT '[]',  -- JSON array of source stamps
+    properties   TEXT    NOT NULL DEFAULT '{}',  -- JSON object: name -> {Value, Source}
+    priority     INTEGER NOT NULL DEFAULT 0,
+    submitted_at INTEGER NOT NULL,
+    state        INTEGER NOT NULL,               -- BuildRequestState: 0 pending, 1 claimed, 2 started, 3 cancelled
+    claimed_by   INTEGER,
+    build_number INTEGER
+) STRICT;
+
+CREATE INDEX ix_build_requests_open ON build_requests (builder_name, state) WHERE state < 2;
+CREATE INDEX ix_build_requests_claimed ON build_requests (claimed_by) WHERE state = 1;

@@ -227,6 +227,7 @@ internal sealed class Build : PersistedEntity, IBuild
             _eta = null;
             target = _ctx.Pipeline.MarkDirty(this);
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, b._result!.Value) { Timestamp = now });
+            Diagnostics.BuildStatusTelemetry.BuildFinished(this, final, _finishedAt.Value);
 
             // The flush target must cover every change made to this build, including its steps' and logs'.
             target = Math.Max(target, _ctx.Pipeline.CurrentSequence);

@@ -152,6 +152,7 @@ internal sealed class Builder : PersistedEntity, IBuilder
 
         var number = await AllocateNumberAsync(template, cancellationToken).ConfigureAwait(false);
         var build = new Build(_ctx, this, template with { Number = number });
+        Diagnostics.BuildStatusTelemetry.BuildStarted(build, info);
         lock (_sync)
         {
             _current.Add(build);

@@ -118,6 +118,25 @@ public sealed class TracingTests
         });
     }
 
+    [TestCase("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true)]
+    [TestCase("not a traceparent", false)]
+    [TestCase(null, false)]
+    public async Task StartBuildAsync_ParentFromAWebhookHeaderAsInTheReadme_ChildWhenTheHeaderParsesElseRoot(string? traceparent, bool child)
+    {
+        using var spans = new ActivityCollector();
+        await using var t = await TestHost.StartAsync();
+        var builder = t.Host.AddBuilder(ActivityCollector.NewBuilderName());
+        string? tracestate = null;
+
+        var parent = ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out var context) ? context : (ActivityContext?)null;
+        var build = await builder.StartBuildAsync(new BuildStartInfo { Reason = "push", ParentContext = parent });
+        await build.FinishAsync();
+
+        var span = spans.Build(builder.Name, build.Number);
+        Assert.That(span.ParentSpanId.ToHexString(), Is.EqualTo(child ? "b7ad6b7169203331" : "0000000000000000"));
+        Assert.That(span.TraceId.ToHexString() == "0af7651916cd43dd8448eb211c80319c", Is.EqualTo(child));
+    }
+
     [Test]
     public async Task StartBuildAsync_InsideAnAmbientActivity_BuildSpanIsARootAndCurrentIsLeftAlone()
     {

@@ -1,15 +1,44 @@
 using System.Diagnostics.Metrics;
 using BuildStatus.Core.Tests.Support;
+using BuildStatus.Diagnostics;
 
 namespace BuildStatus.Core.Tests.Diagnostics;
 
 /// <summary>
-/// Telemetry stays off the append path even when someone listens. (That nothing is created when nobody listens is
-/// shown by the micro-benchmarks: listeners are process-wide and other fixtures run in parallel with their own.)
+/// Telemetry stays off the append path even when someone listens, and off the step path when nobody does.
 /// </summary>
 [TestFixture]
 public sealed class TelemetryCostTests
 {
+    [Test]
+    [NonParallelizable] // listeners are process-wide: other fixtures' collectors must not be running
+    public async Task StepStartAndFinish_NobodyListening_AllocateNothingForTelemetry()
+    {
+        await using var t = await TestHost.StartAsync();
+        var build = await t.Host.AddBuilder(ActivityCollector.NewBuilderName()).StartBuildAsync();
+        var steps = Enumerable.Range(0, 3_000).Select(i => build.AddStep("s" + i)).ToArray();
+        Assume.That(BuildStatusTelemetry.Source.HasListeners(), Is.False, "a listener of another test is still attached");
+
+        // Warm up (JIT), then measure on this thread: a span, its tags or a lookup would cost hundreds of bytes a step.
+        StartAndFinish(0, 1_000);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        StartAndFinish(1_000, 3_000);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        TestContext.Out.WriteLine($"{allocated / 2_000.0:0.00} bytes allocated per step started and finished, nobody listening");
+        Assert.That(allocated / 2_000.0, Is.LessThan(8), $"{allocated} bytes allocated for 2,000 steps");
+        await build.FinishAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        void StartAndFinish(int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                steps[i].Start();
+                steps[i].Finish(BuildResult.Success);
+            }
+        }
+    }
+
     [Test]
     public async Task AppendAsync_WhileEveryBuildStatusSpanAndInstrumentIsListenedTo_AllocatesFarLessThanAStringPerLine()
     {

@@ -94,7 +94,7 @@ internal static class BuildStatusTelemetry
 
         if (span is not null)
         {
-            End(span, CicdConventions.TaskRunResult, result, null, finishedAt);
+            End(span, CicdConventions.TaskRunResult, result, step.StateText, finishedAt);
         }
     }
 
@@ -212,7 +212,7 @@ internal static class BuildStatusTelemetry
             if (CicdConventions.ErrorTypeOf(result) is { } errorType)
             {
                 span.SetTag(CicdConventions.ErrorType, errorType);
-                span.SetStatus(ActivityStatusCode.Error, stateText);
+                span.SetStatus(ActivityStatusCode.Error, string.IsNullOrEmpty(stateText) ? null : stateText);
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using BuildStatus.Core.Tests.Support;
 using BuildStatus.Diagnostics;
+using BuildStatus.Process;
 
 namespace BuildStatus.Core.Tests.Diagnostics;
 
@@ -11,30 +12,34 @@ namespace BuildStatus.Core.Tests.Diagnostics;
 public sealed class TelemetryCostTests
 {
     [Test]
-    [NonParallelizable] // listeners are process-wide: other fixtures' collectors must not be running
-    public async Task StepStartAndFinish_NobodyListening_AllocateNothingForTelemetry()
+    [NonParallelizable] // listeners are process-wide: other fixtures' collectors must not be attached
+    public async Task StepHooks_NobodyListening_AllocateNothing()
     {
+        // The hooks themselves, not the whole step path: the step path also queues the step for the writer, and
+        // what that allocates on this thread depends on how far the writer lags behind on a loaded machine.
+        Assume.That(BuildStatusTelemetry.Source.HasListeners(), Is.False, "a listener of another test is attached");
         await using var t = await TestHost.StartAsync();
         var build = await t.Host.AddBuilder(ActivityCollector.NewBuilderName()).StartBuildAsync();
-        var steps = Enumerable.Range(0, 3_000).Select(i => build.AddStep("s" + i)).ToArray();
-        Assume.That(BuildStatusTelemetry.Source.HasListeners(), Is.False, "a listener of another test is still attached");
+        var steps = Enumerable.Range(0, 100).Select(i => (Step)build.AddStep("s" + i)).ToArray();
+        var now = DateTimeOffset.UtcNow;
 
-        // Warm up (JIT), then measure on this thread: a span, its tags or a lookup would cost hundreds of bytes a step.
-        StartAndFinish(0, 1_000);
+        // Warm up (JIT), then measure on this thread: a span, its tags or a boxed value would cost bytes per step.
+        Run(1_000);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        StartAndFinish(1_000, 3_000);
+        Run(100_000);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        TestContext.Out.WriteLine($"{allocated / 2_000.0:0.00} bytes allocated per step started and finished, nobody listening");
-        Assert.That(allocated / 2_000.0, Is.LessThan(8), $"{allocated} bytes allocated for 2,000 steps");
+        TestContext.Out.WriteLine($"{allocated} bytes allocated by 100,000 step starts and finishes with nobody listening");
+        Assert.That(allocated, Is.LessThan(1_000), "far less than a byte per step");
         await build.FinishAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        void StartAndFinish(int from, int to)
+        void Run(int count)
         {
-            for (var i = from; i < to; i++)
+            for (var i = 0; i < count; i++)
             {
-                steps[i].Start();
-                steps[i].Finish(BuildResult.Success);
+                var step = steps[i % steps.Length];
+                BuildStatusTelemetry.StepStarted(step, now);
+                BuildStatusTelemetry.StepFinished(step, now, now, BuildResult.Success);
             }
         }
     }

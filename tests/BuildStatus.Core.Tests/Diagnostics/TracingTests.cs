@@ -36,7 +36,7 @@ public sealed class TracingTests
         var test = build.AddStep("test");
         test.Start();
         time.Advance(TimeSpan.FromSeconds(17));
-        test.Finish(BuildResult.Failure);
+        test.Finish(BuildResult.Failure, "3 tests failed");
         time.Advance(TimeSpan.FromSeconds(1));
         await build.FinishAsync(stateText: "tests failed");
 
@@ -89,6 +89,7 @@ public sealed class TracingTests
             Assert.That(testSpan.GetTagItem("cicd.pipeline.task.run.result"), Is.EqualTo("failure"));
             Assert.That(testSpan.GetTagItem("error.type"), Is.EqualTo("failure"));
             Assert.That(testSpan.Status, Is.EqualTo(ActivityStatusCode.Error));
+            Assert.That(testSpan.StatusDescription, Is.EqualTo("3 tests failed"));
         });
     }
 
@@ -277,8 +278,10 @@ public sealed class TracingTests
     }
 
     [Test]
+    [NonParallelizable] // listeners are process-wide: no other fixture's collector may see the build start
     public async Task FinishAsync_ListenerAttachedAfterTheBuildStarted_EmitsNoOrphanStepSpans()
     {
+        Assume.That(BuildStatus.Diagnostics.BuildStatusTelemetry.Source.HasListeners(), Is.False, "a listener of another test is attached");
         await using var t = await TestHost.StartAsync();
         var name = ActivityCollector.NewBuilderName();
         var build = await t.Host.AddBuilder(name).StartBuildAsync();

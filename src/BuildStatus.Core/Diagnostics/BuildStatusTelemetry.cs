@@ -31,6 +31,9 @@ internal static class BuildStatusTelemetry
     /// <summary>The name of the activity source, <c>BuildStatus</c> (the meter has the same name).</summary>
     public const string SourceName = "BuildStatus";
 
+    /// <summary><c>true</c> on the span of a build that start-up recovery finished.</summary>
+    internal const string Recovered = "buildstatus.recovered";
+
     /// <summary>The activity source of build and step spans. One per process: spans carry the host as a tag.</summary>
     internal static readonly ActivitySource Source = new(SourceName, typeof(BuildStatusTelemetry).Assembly.GetName().Version?.ToString(3));
 
@@ -144,9 +147,6 @@ internal static class BuildStatusTelemetry
 
         End(span, CicdConventions.PipelineResult, BuildResult.Retry, stateText, finishedAt);
     }
-
-    /// <summary><c>true</c> on the span of a build that start-up recovery finished.</summary>
-    internal const string Recovered = "buildstatus.recovered";
 
     private static List<KeyValuePair<string, object?>> BuildTags(string builder, int number, string hostName, string? workerName, IReadOnlyList<SourceStamp> stamps)
     {

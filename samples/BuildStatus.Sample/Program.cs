@@ -7,6 +7,7 @@
 //
 //   dotnet run --project samples/BuildStatus.Sample                  # 2 builds per builder
 //   dotnet run --project samples/BuildStatus.Sample -- --history-only
+//   dotnet run --project samples/BuildStatus.Sample -- --otel-console   # spans and metrics on the console too
 //   dotnet run --project samples/BuildStatus.Sample -- --help
 using BuildStatus;
 using BuildStatusSample;
@@ -14,6 +15,9 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 const int ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitInterrupted = 130;
 
@@ -60,6 +64,19 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 // SqliteConnectionStringBuilder quotes the path, so file names with spaces or ';' work too.
 var connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath }.ToString();
 builder.Services.AddBuildStatus(b => b.UseSqlite(connectionString));
+
+// BuildStatus reports through System.Diagnostics only: a span per build and per step on the ActivitySource
+// "BuildStatus", and the writer and CI/CD (cicd.*) metrics on the meter "BuildStatus". Any OpenTelemetry exporter
+// can take them; this one prints them. Metrics are printed when the host shuts down (and every 10 s before).
+if (options.OtelConsole)
+{
+    builder.Services.AddOpenTelemetry()
+        .ConfigureResource(r => r.AddService("BuildStatus.Sample"))
+        .WithTracing(t => t.AddSource(BuildStatusDiagnostics.ActivitySourceName).AddConsoleExporter())
+        .WithMetrics(m => m
+            .AddMeter(BuildStatusDiagnostics.MeterName)
+            .AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000));
+}
 
 using var app = builder.Build();
 

@@ -19,6 +19,7 @@ internal sealed record SampleArguments
           --builds N        builds to run per builder (default 2, 1..100)
           --db PATH         SQLite database file (default ./buildstatus-sample.db)
           --history-only    only print the stored history, run nothing
+          --otel-console    export BuildStatus traces and metrics to the console (OpenTelemetry console exporter)
           -h, --help        show this help
 
         Exit codes: 0 success (failing builds are part of the demo), 1 the sample failed,
@@ -33,6 +34,9 @@ internal sealed record SampleArguments
 
     /// <summary>Gets whether to print the history without running builds.</summary>
     public bool HistoryOnly { get; init; }
+
+    /// <summary>Gets whether to export the BuildStatus spans and metrics to the console.</summary>
+    public bool OtelConsole { get; init; }
 
     /// <summary>Gets whether help was asked for.</summary>
     public bool ShowHelp { get; init; }
@@ -64,6 +68,9 @@ internal sealed record SampleArguments
                     break;
                 case "--history-only" when inlineValue is null:
                     result = result with { HistoryOnly = true };
+                    break;
+                case "--otel-console" when inlineValue is null:
+                    result = result with { OtelConsole = true };
                     break;
                 case "--builds":
                     var text = inlineValue ?? ValueAfter(args, ref i, arg);

@@ -62,6 +62,35 @@ public sealed class SampleHostTests
         }
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task SampleHost_OtelConsole_PrintsBuildAndStepSpansAndCicdMetrics(CancellationToken cancellationToken)
+    {
+        var dir = Directory.CreateTempSubdirectory("buildstatus-sample-test-");
+        try
+        {
+            var run = await RunSampleAsync(dir.FullName, ["--builds", "1", "--otel-console"], cancellationToken);
+
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.Output);
+            Assert.Multiple(() =>
+            {
+                foreach (var builder in Builders)
+                {
+                    Assert.That(run.Output, Does.Contain($"cicd.pipeline.name: {builder}"), run.Output);
+                }
+
+                Assert.That(run.Output, Does.Contain("cicd.pipeline.task.name: greet"));
+                Assert.That(run.Output, Does.Contain("cicd.pipeline.result: failure"), "flaky #1 fails");
+                Assert.That(run.Output, Does.Contain("Metric Name: cicd.pipeline.run.duration"));
+                Assert.That(run.Output, Does.Contain("Metric Name: cicd.worker.count"));
+            });
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [TestCase("--builds", "0")]
     [TestCase("--builds")]
     [TestCase("--no-such-option")]

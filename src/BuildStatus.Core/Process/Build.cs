@@ -240,6 +240,7 @@ internal sealed class Build : PersistedEntity, IBuild
             _isFinished = true;
             target = _ctx.Pipeline.MarkDirty(this);
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, b._result!.Value) { Timestamp = now });
+            Diagnostics.BuildStatusTelemetry.BuildFinished(this, final, _finishedAt.Value);
 
             // The flush target must cover every change made to this build, including its steps' and logs'.
             target = Math.Max(target, _ctx.Pipeline.CurrentSequence);
@@ -341,6 +342,7 @@ internal sealed class Build : PersistedEntity, IBuild
             _currentStep = null;
             _eta = null;
             _isFinished = true;
+            Diagnostics.BuildStatusTelemetry.BuildFinished(this, BuildResult.Retry, _finishedAt.Value);
             _ctx.Publish(this, static (b, now) => new BuildLost(b, b._stateText) { Timestamp = now });
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, BuildResult.Retry) { Timestamp = now });
         }

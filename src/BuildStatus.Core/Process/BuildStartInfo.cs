@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace BuildStatus;
 
 /// <summary>What a build starts with.</summary>
@@ -23,4 +25,13 @@ public sealed record BuildStartInfo
 
     /// <summary>Gets the pending request this build satisfies, or <see langword="null"/>. The default is <see langword="null"/>.</summary>
     public IBuildRequestStatus? Request { get; init; }
+
+    /// <summary>
+    /// Gets the trace context that caused the build, for example the W3C <c>traceparent</c> header of the webhook
+    /// that triggered it (parse it with <see cref="ActivityContext.TryParse(string?, string?, bool, out ActivityContext)"/>).
+    /// The build's span (activity source <c>BuildStatus</c>) becomes its child, in the same trace. The default is
+    /// <see langword="null"/>: the build's span is the root of a trace of its own, whatever
+    /// <see cref="Activity.Current"/> is when the build starts.
+    /// </summary>
+    public ActivityContext? ParentContext { get; init; }
 }

@@ -60,7 +60,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         _hasStore = store is not null;
         time ??= TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BuildStatus");
-        var metrics = new BuildStatusMetrics(meterFactory);
+        var metrics = new BuildStatusMetrics(meterFactory, opts.HostName);
         var hub = new EventHub(opts.SubscriberBufferCapacity, _logger, Math.Max(1, opts.SubscriberBufferBytes));
         store ??= new MissingStore();
         var pipeline = new WritePipeline(store, opts, time, () => opts.Randomizer(), _logger, metrics);
@@ -68,6 +68,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         HistoryImpl = new BuildHistory(_ctx);
         AdapterImpl = new StatusAdapter(_ctx);
         metrics.Observe(() => pipeline.QueueLength, () => pipeline.PendingBytes, () => hub.TotalDropped);
+        metrics.ObserveStatus(this);
     }
 
     internal BuildHistory HistoryImpl { get; }
@@ -404,6 +405,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 Logs = logs,
             },
             cancellationToken).ConfigureAwait(false);
+        Diagnostics.BuildStatusTelemetry.BuildRecovered(_ctx, build, steps, now, text);
         Log.Recovered(_logger, build.BuilderName, build.Number);
     }
 

@@ -207,6 +207,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
             throw new InvalidOperationException($"Cannot start a build on builder '{Name}': {refusal}. Build {number} was stored as Cancelled.");
         }
 
+        Diagnostics.BuildStatusTelemetry.BuildStarted(build, info);
         build.PublishStarted(ExpectedDuration);
         RecomputeState();
         _ctx.Metrics.BuildsStarted.Add(1);

@@ -160,6 +160,7 @@ internal sealed class Step : PersistedEntity, IStep
             _build.Context.Pipeline.MarkDirty(this);
             _build.Context.Publish(this, static (s, t) => new StepStarted(s) { Timestamp = t });
             _build.OnStepStarted(this, _eta);
+            Diagnostics.BuildStatusTelemetry.StepStarted(this, now);
         }
     }
 
@@ -287,6 +288,7 @@ internal sealed class Step : PersistedEntity, IStep
         _build.Context.Pipeline.MarkDirty(this);
         _build.Context.Publish(this, static (s, t) => new StepFinished(s, s._result!.Value) { Timestamp = t });
         _build.OnStepFinished(this);
+        Diagnostics.BuildStatusTelemetry.StepFinished(this, _startedAt.Value, now, result);
     }
 
     // Caller holds _build.Sync.

@@ -25,6 +25,10 @@ services.AddBuildStatus(b => b
         o.LogChunkMaxBytes = 4096;
         o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
         o.RetryMaxDelay = TimeSpan.FromMilliseconds(100);
+
+        // A killed worker's instance must expire quickly: the test recovers its builds after each kill.
+        o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+        o.LeaseDuration = TimeSpan.FromMilliseconds(500);
     }));
 await using var provider = services.BuildServiceProvider();
 var host = provider.GetRequiredService<IBuildStatusHost>();

@@ -1,0 +1,140 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace BuildStatus.AspNetCore.Internal;
+
+/// <summary>One client's status stream: a cursor into the <see cref="EventJournal"/> and the batch it is writing.</summary>
+/// <remarks>
+/// Runs on the request's thread pool continuations only; its state (cursor, batch) is local to the iterator. A
+/// client that reads slowly gets several events per read, and consecutive <c>logChunk</c> events of one log in
+/// that batch are merged into one, so it catches up; one that stops reading holds only the batch being written
+/// and the server's response buffer, and is overtaken by the journal (then told with a <c>reset</c>).
+/// </remarks>
+internal static class EventStream
+{
+    /// <summary>The most journal entries one read takes (and so one stalled stream holds).</summary>
+    public const int MaxBatch = 256;
+
+    /// <summary>The most lines a merged <c>logChunk</c> event carries.</summary>
+    public const int MaxMergedLines = 5000;
+
+    public static async IAsyncEnumerable<SseItem<string>> StreamAsync(
+        EventJournal journal,
+        long cursor,
+        StreamFilter filter,
+        BuildStatusWebOptions options,
+        TimeProvider time,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var lastSent = started;
+        yield return new SseItem<string>(journal.FormatId(Math.Max(cursor, 0)), "open") { ReconnectionInterval = options.ReconnectDelay };
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var read = journal.Read(cursor, filter, MaxBatch);
+            cursor = read.ScannedTo;
+            if (read.Entries.Count > 0)
+            {
+                foreach (var item in Coalesce(journal, read.Entries))
+                {
+                    yield return item;
+                }
+
+                lastSent = time.GetTimestamp();
+                continue;
+            }
+
+            var untilEnd = options.MaxStreamDuration - time.GetElapsedTime(started);
+            if (untilEnd <= TimeSpan.Zero)
+            {
+                // The browser reconnects with Last-Event-ID (the id of the last event it got) and misses nothing.
+                yield break;
+            }
+
+            var untilHeartbeat = options.HeartbeatInterval - time.GetElapsedTime(lastSent);
+            var wait = untilHeartbeat < untilEnd ? untilHeartbeat : untilEnd;
+            var outcome = await WaitAsync(read.Changed, wait, time, cancellationToken).ConfigureAwait(false);
+            if (outcome == WaitOutcome.Cancelled)
+            {
+                yield break;
+            }
+
+            if (outcome == WaitOutcome.TimedOut && time.GetElapsedTime(lastSent) >= options.HeartbeatInterval)
+            {
+                yield return new SseItem<string>(string.Empty, "heartbeat");
+                lastSent = time.GetTimestamp();
+            }
+        }
+    }
+
+    internal static async Task<WaitOutcome> WaitAsync(Task task, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (timeout <= TimeSpan.Zero)
+        {
+            return task.IsCompleted ? WaitOutcome.Completed : WaitOutcome.TimedOut;
+        }
+
+        try
+        {
+            await task.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
+            return WaitOutcome.Completed;
+        }
+        catch (TimeoutException)
+        {
+            return WaitOutcome.TimedOut;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return WaitOutcome.Cancelled;
+        }
+    }
+
+    private static List<SseItem<string>> Coalesce(EventJournal journal, IReadOnlyList<JournalEntry> entries)
+    {
+        // A chunk merges into the pending chunk of the same log only when nothing but chunks lies between them;
+        // the merged event takes the later position and id, so every other event keeps its order and ids increase.
+        var items = new List<(JournalEntry? Entry, StreamEventDto? Merged, long Sequence)>(entries.Count);
+        Dictionary<string, int>? pending = null;
+        foreach (var entry in entries)
+        {
+            if (entry.LogKey is { } key && entry.Chunk is { } chunk)
+            {
+                pending ??= new Dictionary<string, int>(StringComparer.Ordinal);
+                StreamEventDto? merged = null;
+                if (pending.TryGetValue(key, out var index))
+                {
+                    var earlier = items[index].Merged ?? items[index].Entry!.Chunk!;
+                    if (earlier.Lines!.Count + chunk.Lines!.Count <= MaxMergedLines)
+                    {
+                        items[index] = default;
+                        merged = chunk with { Lines = [.. earlier.Lines, .. chunk.Lines] };
+                    }
+                }
+
+                pending[key] = items.Count;
+                items.Add((merged is null ? entry : null, merged, entry.Sequence));
+                continue;
+            }
+
+            pending?.Clear();
+            items.Add((entry, null, entry.Sequence));
+        }
+
+        var result = new List<SseItem<string>>(items.Count);
+        foreach (var (entry, merged, sequence) in items)
+        {
+            if (merged is not null)
+            {
+                var payload = JsonSerializer.Serialize(merged, WebJsonContext.Default.StreamEventDto);
+                result.Add(new SseItem<string>(payload) { EventId = journal.FormatId(sequence) });
+            }
+            else if (entry is not null)
+            {
+                result.Add(new SseItem<string>(entry.Payload, entry.IsReset ? "reset" : null) { EventId = journal.FormatId(sequence) });
+            }
+        }
+
+        return result;
+    }
+}

@@ -44,17 +44,21 @@ internal static class Dto
         }
 
         var stamp = build.SourceStamps.Count > 0 ? build.SourceStamps[0] : null;
+
+        // FinishedAt, not IsFinished: a live build publishes BuildFinished (with FinishedAt set) a moment before
+        // IsFinished turns true, and this may run on the event's delivery thread in between.
+        var finished = build.FinishedAt is not null || build.IsFinished;
         return new BuildSummaryDto(
             build.Builder.Name,
             build.Number,
-            build.IsFinished,
+            finished,
             build.StateText,
             Names.Result(build.Result),
             build.Reason,
             build.StartedAt,
             build.FinishedAt,
-            build.IsFinished ? null : build.Eta,
-            build.CurrentStep?.Name,
+            finished ? null : build.Eta,
+            finished ? null : build.CurrentStep?.Name,
             done,
             steps.Count,
             build.WorkerName,

@@ -38,6 +38,7 @@
     }
   }
   function clear(node) { while (node.firstChild) node.firstChild.remove(); }
+  function show(...children) { append(main, children); }
 
   // ---- URLs and formatting -----------------------------------------------------------------------------------
   const url = {
@@ -91,6 +92,7 @@
     const params = new URLSearchParams(query);
     if (after) params.set('after', after);
     const source = new EventSource(`${base}/api/stream?${params}`);
+    conn.textContent = 'connecting…';
     source.addEventListener('open', () => setConn(true));
     source.onmessage = (e) => onEvent(JSON.parse(e.data));
     source.addEventListener('reset', () => onReset());
@@ -117,6 +119,8 @@
   function route() {
     if (view && view.dispose) view.dispose();
     closeStream();
+    conn.textContent = '';
+    conn.className = 'conn';
     const path = location.pathname.startsWith(base) ? location.pathname.slice(base.length) : location.pathname;
     clear(main);
     for (const a of document.querySelectorAll('[data-nav]')) a.removeAttribute('aria-current');
@@ -125,7 +129,7 @@
       if (m) { view = make(m); return; }
     }
     view = null;
-    main.append(el('h1', null, 'Not found'), el('p', null, el('a', { href: url.overview() }, 'Back to the builders')));
+    show(el('h1', null, 'Not found'), el('p', null, el('a', { href: url.overview() }, 'Back to the builders')));
   }
   function nav(name) { const a = document.querySelector(`[data-nav="${name}"]`); if (a) a.setAttribute('aria-current', 'page'); }
   document.addEventListener('click', (e) => {
@@ -141,7 +145,7 @@
     main.focus({ preventScroll: true });
   });
   window.addEventListener('popstate', route);
-  function failed(err) { main.append(el('p', { class: 'error', role: 'alert' }, `Could not load: ${err.message}`)); }
+  function failed(err) { show(el('p', { class: 'error', role: 'alert' }, `Could not load: ${err.message}`)); }
 
   // ---- Builders overview --------------------------------------------------------------------------------------
   function overviewView() {
@@ -204,7 +208,7 @@
         builders.clear(); rows.clear();
         clear(main);
         tbody = el('tbody');
-        main.append(el('h1', null, 'Builders'),
+        show(el('h1', null, 'Builders'),
           el('table', { class: 'builders' }, el('thead', null, el('tr', null, el('th', null, 'Builder'), el('th', null, 'State'), el('th', null, 'Running'), el('th', null, 'Recent results'))), tbody));
         const fragment = document.createDocumentFragment();
         for (const b of status.builders) { builders.set(b.name, b); const r = row(b); rows.set(b.name, r); fragment.append(r); }
@@ -257,7 +261,7 @@
         const page = await api('/builds?limit=500');
         clear(main); rows.clear();
         tbody = el('tbody');
-        main.append(el('h1', null, 'Grid'), el('p', { class: 'muted' }, 'Recent builds of every builder, newest first, updated live.'),
+        show(el('h1', null, 'Grid'), el('p', { class: 'muted' }, 'Recent builds of every builder, newest first, updated live.'),
           el('table', { class: 'grid' }, el('thead', null, el('tr', null, el('th', null, 'Builder'), el('th', null, 'Builds (newest first)'))), tbody));
         for (const b of page.builds) {
           const r = rowFor(b.builder);
@@ -340,7 +344,7 @@
         chartBox = el('div');
         tbody = el('tbody');
         more = el('button', { type: 'button', onclick: async () => { builds = builds.concat(await fetchPage(next)); renderList(); } }, 'Older builds');
-        main.append(
+        show(
           el('p', null, el('a', { href: url.overview() }, 'Builders'), ' / '),
           el('h1', null, name),
           info.description ? el('p', null, info.description) : null,
@@ -417,7 +421,7 @@
         header = el('div');
         stepsBody = el('tbody');
         for (const s of detail.steps) stepsBody.append(stepRow(s));
-        main.append(
+        show(
           el('p', null, el('a', { href: url.overview() }, 'Builders'), ' / ', el('a', { href: url.builder(builder) }, builder), ' /'),
           header,
           el('h2', null, 'Steps'),
@@ -466,6 +470,7 @@
     function scrollToLine(n, where) {
       const top = where === 'center' ? n - Math.floor(visibleRows() / 3) : n;
       const clamped = Math.max(0, Math.min(top, Math.max(count - visibleRows(), 0)));
+      spacer.style.height = `${height()}px`; // grow first, or the browser clamps the new position to the old height
       viewport.scrollTop = scaled()
         ? clamped / Math.max(count - visibleRows(), 1) * (height() - viewport.clientHeight)
         : clamped * LH;
@@ -614,7 +619,7 @@
         spacer = el('div', { class: 'log-spacer' });
         rowsBox = el('div', { class: 'log-rows', role: 'log', 'aria-label': `Log ${meta.name}` });
         viewport = el('div', { class: 'log-view', tabindex: 0, 'aria-label': 'Log lines; f follow, / search, n next match, g top, G bottom' }, spacer, rowsBox);
-        main.append(
+        show(
           el('p', null, el('a', { href: url.overview() }, 'Builders'), ' / ', el('a', { href: url.builder(builder) }, builder), ' / ',
             el('a', { href: url.build(builder, number) }, `#${number}`), ` / step ${stepNumber} / `),
           el('h1', null, meta.name),
@@ -677,7 +682,7 @@
         const workers = await api('/workers');
         clear(main);
         tbody = el('tbody', null, workers.map(row));
-        main.append(el('h1', null, 'Workers'),
+        show(el('h1', null, 'Workers'),
           el('table', null, el('thead', null, el('tr', null, ['Worker', 'State', 'Host', 'Last seen', 'Running builds', 'Info'].map((h) => el('th', null, h)))), tbody));
         if (!stream) openStream({ kinds: 'workerConnected,workerDisconnected' }, null, onEvent, load);
         main.setAttribute('data-ready', '1');

@@ -8,11 +8,11 @@ internal static class Dto
 
     public static BuilderDto Builder(IBuilderStatus builder)
     {
+        // RecentBuilds is newest first, as the strip is.
         var recent = builder.RecentBuilds;
         var strip = new List<BuildSummaryDto>(Math.Min(RecentStrip, recent.Count));
-        for (var i = recent.Count - 1; i >= 0 && strip.Count < RecentStrip; i--)
+        for (var i = 0; i < recent.Count && strip.Count < RecentStrip; i++)
         {
-            // RecentBuilds is oldest first; the strip is newest first.
             strip.Add(Summary(recent[i]));
         }
 

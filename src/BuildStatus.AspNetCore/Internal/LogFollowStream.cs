@@ -74,7 +74,7 @@ internal static class LogFollowStream
                     }
                 }
 
-                var (has, cancelled) = await MoveAsync(move, cancellationToken).ConfigureAwait(false);
+                var (has, cancelled) = await MoveAsync(move).ConfigureAwait(false);
                 move = null;
                 if (cancelled)
                 {
@@ -112,14 +112,15 @@ internal static class LogFollowStream
             await follow.CancelAsync().ConfigureAwait(false);
             if (move is not null)
             {
-                await MoveAsync(move, CancellationToken.None).ConfigureAwait(false);
+                await MoveAsync(move).ConfigureAwait(false);
             }
 
             await lines.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private static async Task<(bool Has, bool Cancelled)> MoveAsync(Task<bool> move, CancellationToken cancellationToken)
+    // The follow is cancelled with the request (or by the finally below): that ends the stream, it is no error.
+    private static async Task<(bool Has, bool Cancelled)> MoveAsync(Task<bool> move)
     {
         try
         {
@@ -127,7 +128,6 @@ internal static class LogFollowStream
         }
         catch (OperationCanceledException)
         {
-            _ = cancellationToken;
             return (false, true);
         }
     }

@@ -285,7 +285,8 @@
     let chartBox = null, tbody = null, more = null;
 
     function chart() {
-      const W = 800, H = 160, PAD = 24;
+      // Drawn at the box's own pixel size, so bars and labels are not stretched.
+      const W = Math.max(300, chartBox.clientWidth || 800), H = 160, PAD = 24;
       const done = builds.filter((b) => b.finished && b.finishedAt).slice(0, 100).reverse();
       const max = Math.max(1, ...done.map((b) => seconds(b.startedAt, b.finishedAt)), info && info.expectedDurationSeconds || 0);
       const bw = (W - PAD) / Math.max(done.length, 1);

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace BuildStatus.AspNetCore.Internal;
@@ -364,23 +362,19 @@ internal static class ApiEndpoints
         return Sse(http, web, token => EventStream.StreamAsync(journal, cursor, filter, web.Options, web.Time, token));
     }
 
-    private static ServerSentEventsResult<string> Sse(HttpContext http, WebContext web, Func<CancellationToken, IAsyncEnumerable<SseItem<string>>> stream)
-    {
-        http.Response.Headers.CacheControl = "no-cache";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(Linked(stream, http.RequestAborted, web.Stopping));
-    }
+    private static SseResult Sse(HttpContext http, WebContext web, Func<CancellationToken, IAsyncEnumerable<IReadOnlyList<SseMessage>>> stream)
+        => new(Linked(stream, http.RequestAborted, web.Stopping));
 
-    private static async IAsyncEnumerable<SseItem<string>> Linked(
-        Func<CancellationToken, IAsyncEnumerable<SseItem<string>>> stream,
+    private static async IAsyncEnumerable<IReadOnlyList<SseMessage>> Linked(
+        Func<CancellationToken, IAsyncEnumerable<IReadOnlyList<SseMessage>>> stream,
         CancellationToken requestAborted,
         CancellationToken stopping,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, cancellationToken);
-        await foreach (var item in stream(linked.Token).ConfigureAwait(false))
+        await foreach (var batch in stream(linked.Token).ConfigureAwait(false))
         {
-            yield return item;
+            yield return batch;
         }
     }
 

@@ -1,10 +1,12 @@
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace BuildStatus.AspNetCore.Internal;
 
-/// <summary>One client's status stream: a cursor into the <see cref="EventJournal"/> and the batch it is writing.</summary>
+/// <summary>
+/// One client's status stream: a cursor into the <see cref="EventJournal"/> and the batch it is writing. Each batch
+/// is written with one flush (<see cref="SseResult"/>).
+/// </summary>
 /// <remarks>
 /// Runs on the request's thread pool continuations only; its state (cursor, batch) is local to the iterator. A
 /// client that reads slowly gets several events per read, and consecutive <c>logChunk</c> events of one log in
@@ -19,7 +21,7 @@ internal static class EventStream
     /// <summary>The most lines a merged <c>logChunk</c> event carries.</summary>
     public const int MaxMergedLines = 5000;
 
-    public static async IAsyncEnumerable<SseItem<string>> StreamAsync(
+    public static async IAsyncEnumerable<IReadOnlyList<SseMessage>> StreamAsync(
         EventJournal journal,
         long cursor,
         StreamFilter filter,
@@ -29,17 +31,14 @@ internal static class EventStream
     {
         var started = time.GetTimestamp();
         var lastSent = started;
-        yield return new SseItem<string>(journal.FormatId(Math.Max(cursor, 0)), "open") { ReconnectionInterval = options.ReconnectDelay };
+        yield return [new SseMessage(journal.FormatId(Math.Max(cursor, 0)), "open") { Retry = options.ReconnectDelay }];
         while (!cancellationToken.IsCancellationRequested)
         {
             var read = journal.Read(cursor, filter, MaxBatch);
             cursor = read.ScannedTo;
             if (read.Entries.Count > 0)
             {
-                foreach (var item in Coalesce(journal, read.Entries))
-                {
-                    yield return item;
-                }
+                yield return Coalesce(journal, read.Entries);
 
                 lastSent = time.GetTimestamp();
                 continue;
@@ -62,7 +61,7 @@ internal static class EventStream
 
             if (outcome == WaitOutcome.TimedOut && time.GetElapsedTime(lastSent) >= options.HeartbeatInterval)
             {
-                yield return new SseItem<string>(string.Empty, "heartbeat");
+                yield return [SseMessage.Heartbeat];
                 lastSent = time.GetTimestamp();
             }
         }
@@ -90,7 +89,7 @@ internal static class EventStream
         }
     }
 
-    private static List<SseItem<string>> Coalesce(EventJournal journal, IReadOnlyList<JournalEntry> entries)
+    private static List<SseMessage> Coalesce(EventJournal journal, IReadOnlyList<JournalEntry> entries)
     {
         // A chunk merges into the pending chunk of the same log only when nothing but chunks lies between them;
         // the merged event takes the later position and id, so every other event keeps its order and ids increase.
@@ -121,17 +120,17 @@ internal static class EventStream
             items.Add((entry, null, entry.Sequence));
         }
 
-        var result = new List<SseItem<string>>(items.Count);
+        var result = new List<SseMessage>(items.Count);
         foreach (var (entry, merged, sequence) in items)
         {
             if (merged is not null)
             {
                 var payload = JsonSerializer.Serialize(merged, WebJsonContext.Default.StreamEventDto);
-                result.Add(new SseItem<string>(payload) { EventId = journal.FormatId(sequence) });
+                result.Add(new SseMessage(payload, Id: journal.FormatId(sequence)));
             }
             else if (entry is not null)
             {
-                result.Add(new SseItem<string>(entry.Payload, entry.IsReset ? "reset" : null) { EventId = journal.FormatId(sequence) });
+                result.Add(new SseMessage(entry.Payload, entry.IsReset ? "reset" : null, journal.FormatId(sequence)));
             }
         }
 

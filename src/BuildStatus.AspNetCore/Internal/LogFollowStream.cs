@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 
@@ -16,7 +15,7 @@ internal static class LogFollowStream
 
     private const int MaxBytes = 256 * 1024;
 
-    public static async IAsyncEnumerable<SseItem<string>> StreamAsync(
+    public static async IAsyncEnumerable<IReadOnlyList<SseMessage>> StreamAsync(
         IPersistentLog log,
         long from,
         BuildStatusWebOptions options,
@@ -25,7 +24,7 @@ internal static class LogFollowStream
     {
         var started = time.GetTimestamp();
         var lastSent = started;
-        yield return new SseItem<string>(Id(from), "open") { ReconnectionInterval = options.ReconnectDelay };
+        yield return [new SseMessage(Id(from), "open") { Retry = options.ReconnectDelay }];
 
         using var follow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var lines = log.FollowAsync(from, follow.Token).GetAsyncEnumerator(follow.Token);
@@ -43,7 +42,7 @@ internal static class LogFollowStream
                     if (batch.Count > 0)
                     {
                         // Nothing more right now: send what we have before waiting.
-                        yield return Lines(batch, next);
+                        yield return [Lines(batch, next)];
                         batch = [];
                         batchBytes = 0;
                         lastSent = time.GetTimestamp();
@@ -66,7 +65,7 @@ internal static class LogFollowStream
                     {
                         if (time.GetElapsedTime(lastSent) >= options.HeartbeatInterval)
                         {
-                            yield return new SseItem<string>(string.Empty, "heartbeat");
+                            yield return [SseMessage.Heartbeat];
                             lastSent = time.GetTimestamp();
                         }
 
@@ -85,11 +84,11 @@ internal static class LogFollowStream
                 {
                     if (batch.Count > 0)
                     {
-                        yield return Lines(batch, next);
+                        yield return [Lines(batch, next)];
                     }
 
                     var end = JsonSerializer.Serialize(new LogEndDto(next), WebJsonContext.Default.LogEndDto);
-                    yield return new SseItem<string>(end, "end") { EventId = Id(next) };
+                    yield return [new SseMessage(end, "end", Id(next))];
                     yield break;
                 }
 
@@ -99,7 +98,7 @@ internal static class LogFollowStream
                 next = line.Number + 1;
                 if (batch.Count >= MaxLines || batchBytes >= MaxBytes)
                 {
-                    yield return Lines(batch, next);
+                    yield return [Lines(batch, next)];
                     batch = [];
                     batchBytes = 0;
                     lastSent = time.GetTimestamp();
@@ -132,10 +131,10 @@ internal static class LogFollowStream
         }
     }
 
-    private static SseItem<string> Lines(List<LogLineDto> batch, long next)
+    private static SseMessage Lines(List<LogLineDto> batch, long next)
     {
         var payload = JsonSerializer.Serialize(new LogFollowDto(batch[0].N, batch), WebJsonContext.Default.LogFollowDto);
-        return new SseItem<string>(payload, "lines") { EventId = Id(next) };
+        return new SseMessage(payload, "lines", Id(next));
     }
 
     private static string Id(long next) => next.ToString(CultureInfo.InvariantCulture);

@@ -99,17 +99,14 @@ public sealed class EventJournalTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var messages = new List<string>();
         var options = new BuildStatusWebOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(50) };
-        await foreach (var item in EventStream.StreamAsync(journal, 0, new StreamFilter(null, null, StatusEventKinds.LogChunk | StatusEventKinds.LogFinished), options, TimeProvider.System, cts.Token))
+        await foreach (var batch in EventStream.StreamAsync(journal, 0, new StreamFilter(null, null, StatusEventKinds.LogChunk | StatusEventKinds.LogFinished), options, TimeProvider.System, cts.Token))
         {
-            if (item.EventType == "heartbeat")
+            if (batch.Any(m => m.IsComment))
             {
                 break;
             }
 
-            if (item.EventType != "open")
-            {
-                messages.Add(item.Data);
-            }
+            messages.AddRange(batch.Where(m => m.Type != "open").Select(m => m.Data));
         }
 
         var kinds = messages.Select(m => (string?)JsonNode.Parse(m)!["kind"]).ToArray();

@@ -97,14 +97,15 @@ public sealed class StatusStreamTests
     }
 
     [Test]
-    public async Task Stream_Idle_SendsHeartbeats()
+    public async Task Stream_Idle_SendsHeartbeatComments()
     {
         using var response = await OpenAsync($"/ci/api/stream?builders={Builds.UniqueName("idle")}");
         using var reader = new SseReader(await response.Content.ReadAsStreamAsync());
 
         var heartbeat = await reader.ReadUntilAsync(e => e.Type != "open", Timeout);
 
-        Assert.That(heartbeat.Type, Is.EqualTo("heartbeat"));
+        Assert.That(heartbeat.Type, Is.EqualTo("comment"));
+        Assert.That(heartbeat.Data, Is.EqualTo("heartbeat"));
     }
 
     [TestCase("kinds=buildExploded")]

@@ -33,6 +33,12 @@ public sealed class SseReader : IDisposable
 
             if (line.StartsWith(':'))
             {
+                // A comment (a heartbeat): EventSource ignores it; report it so tests can see it.
+                if (!any)
+                {
+                    return new SseEvent("comment", null, line[1..].TrimStart(' '), null);
+                }
+
                 continue;
             }
 

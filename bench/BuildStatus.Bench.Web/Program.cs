@@ -1,0 +1,249 @@
+// The web load benchmark (docs/BENCHMARKS.md, "Web"). Everything runs in this process on 127.0.0.1.
+//
+//   dotnet build -c Release bench/BuildStatus.Bench.Web
+//   dotnet bench/BuildStatus.Bench.Web/bin/Release/net10.0/BuildStatus.Bench.Web.dll [--builds 1000] [--pairs 3]
+//       [--watchers 200] [--followers 50] [--stalled 20] [--skip-page]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using BuildStatus;
+using BuildStatus.Bench;
+using BuildStatus.Bench.Web;
+using Microsoft.Playwright;
+
+var c = CultureInfo.InvariantCulture;
+int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
+var skipPage = false;
+for (var i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--builds": builds = int.Parse(Next(), c); break;
+        case "--pairs": pairs = int.Parse(Next(), c); break;
+        case "--watchers": watchers = int.Parse(Next(), c); break;
+        case "--followers": followers = int.Parse(Next(), c); break;
+        case "--stalled": stalled = int.Parse(Next(), c); break;
+        case "--skip-page": skipPage = true; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+Console.WriteLine($"BuildStatus.Bench.Web {string.Join(' ', args)}  ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})");
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+{
+    Timeout = Timeout.InfiniteTimeSpan,
+};
+
+// ---- 1. W1 alone vs W1 with watchers and followers, alternating ----------------------------------------------
+var ratios = new List<double>();
+var latency = new Histogram();
+long followedLines = 0;
+for (var p = 0; p < pairs; p++)
+{
+    var order = p % 2 == 0 ? new[] { false, true } : new[] { true, false };
+    double alone = 0, loaded = 0;
+    foreach (var withClients in order)
+    {
+        await using var web = await WebHost.StartAsync();
+        AddW1Builders(web.Host);
+        await W1.RunAsync(web.Host, 100, 0); // warm-up, untimed
+        using var stop = new CancellationTokenSource();
+        var clients = new List<Task>();
+        if (withClients)
+        {
+            var opened = Clients.OpenStreams;
+            var url = new Uri(web.Address, "/ci/api/stream");
+            for (var k = 0; k < watchers; k++)
+            {
+                clients.Add(Clients.WatchAsync(http, url, latency, stop.Token));
+            }
+
+            for (var k = 0; k < followers; k++)
+            {
+                clients.Add(Clients.FollowAsync(http, web, () => Interlocked.Increment(ref followedLines), stop.Token));
+            }
+
+            await Clients.WaitForWatchersAsync(opened, watchers);
+        }
+
+        var rate = await W1.RunAsync(web.Host, builds, 100);
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+        if (withClients)
+        {
+            loaded = rate;
+        }
+        else
+        {
+            alone = rate;
+        }
+
+        Console.WriteLine(string.Create(c, $"pair {p + 1}: W1 {builds} builds {(withClients ? $"with {watchers} watchers + {followers} followers" : "alone")}: {rate:0.0} builds/s"));
+    }
+
+    ratios.Add(loaded / alone);
+}
+
+ratios.Sort();
+Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
+Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}");
+Console.WriteLine(string.Create(c, $"log lines delivered to followers: {followedLines}"));
+
+// ---- 2. Memory with stalled clients --------------------------------------------------------------------------
+{
+    var baseline = await MeasureMemoryAsync(0);
+    var withStalled = await MeasureMemoryAsync(stalled);
+    Console.WriteLine(string.Create(c, $"stalled clients: managed heap {baseline.HeapMB:0.0} -> {withStalled.HeapMB:0.0} MB, peak working set {baseline.PeakMB:0.0} -> {withStalled.PeakMB:0.0} MB with {stalled} clients that never read; {(withStalled.HeapMB - baseline.HeapMB) * 1024 / Math.Max(stalled, 1):0} KiB of heap per client"));
+}
+
+// ---- 3. 200 lines from anywhere in a 1M-line log, over HTTP -------------------------------------------------
+{
+    await using var web = await WebHost.StartAsync();
+    web.Host.AddBuilder("big");
+    var build = await web.Host.StartBuildAsync("big");
+    var step = build.AddStep("log");
+    step.Start();
+    var log = step.AddLog("stdio");
+    var text = new StringBuilder();
+    for (var i = 0; i < 1_000_000; i++)
+    {
+        text.Append(c, $"[{i + 1,7}] {WorkloadText.Line(i % 1000, 2, i % WorkloadText.LinesPerLog)[16..]}").Append('\n');
+        if (text.Length > 256 * 1024)
+        {
+            await log.AppendAsync(LogChannel.Stdout, text.ToString());
+            text.Clear();
+        }
+    }
+
+    await log.AppendAsync(LogChannel.Stdout, text.ToString());
+    step.Finish(BuildResult.Success);
+    await build.FinishAsync();
+    var random = new Random(42);
+    var ranges = new Histogram();
+    for (var k = -100; k < 2000; k++)
+    {
+        var from = random.Next(0, 1_000_000 - 200);
+        var started = Stopwatch.GetTimestamp();
+        var body = await http.GetStringAsync(new Uri(web.Address, $"/ci/api/builders/big/builds/{build.Number}/steps/0/logs/0/lines?from={from}&count=200"));
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (!body.Contains(string.Create(c, $"\"n\":{from + 199},"), StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"lines from {from}: the answer lacks line {from + 199}");
+            return 1;
+        }
+
+        if (k >= 0)
+        {
+            ranges.Record(ms);
+        }
+    }
+
+    Console.WriteLine($"200 lines from anywhere in a 1,000,000-line log over HTTP: {ranges.Summary()}");
+}
+
+// ---- 4. The builders page with 500 builders and 50 running builds, in Chromium -------------------------------
+if (!skipPage)
+{
+    await using var web = await WebHost.StartAsync();
+    for (var b = 0; b < 500; b++)
+    {
+        web.Host.AddBuilder($"builder-{b:D3}", $"builder number {b}", ["bench"]);
+    }
+
+    for (var b = 0; b < 500; b++)
+    {
+        for (var k = 0; k < 3; k++)
+        {
+            var done = await web.Host.StartBuildAsync($"builder-{b:D3}");
+            done.AddStep("compile").Finish(k == 1 ? BuildResult.Failure : BuildResult.Success);
+            _ = done.FinishAsync();
+        }
+    }
+
+    for (var b = 0; b < 50; b++)
+    {
+        var running = await web.Host.StartBuildAsync($"builder-{b * 10:D3}");
+        running.AddStep("compile").Start();
+        running.AddStep("test");
+    }
+
+    await web.Host.FlushAsync();
+    var shell = await http.GetStringAsync(new Uri(web.Address, "/ci/"));
+    long weight = Encoding.UTF8.GetByteCount(shell);
+    foreach (Match m in Regex.Matches(shell, @"/ci/assets/[^""]+"))
+    {
+        weight += (await http.GetByteArrayAsync(new Uri(web.Address, m.Value))).Length;
+    }
+
+    using var playwright = await Playwright.CreateAsync();
+    await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    var times = new List<double>();
+    for (var k = -1; k < 5; k++)
+    {
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var started = Stopwatch.GetTimestamp();
+        await page.GotoAsync(new Uri(web.Address, "/ci/").ToString());
+        await page.WaitForFunctionAsync("document.querySelectorAll('tr[data-builder]').length === 500 && document.querySelectorAll('.running-build').length === 50");
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var rendered = await page.EvaluateAsync<double>("performance.now()");
+        if (k >= 0)
+        {
+            times.Add(ms);
+            Console.WriteLine(string.Create(c, $"builders page, 500 builders + 50 running builds: {ms:0} ms from navigation to all rows shown (page clock {rendered:0} ms)"));
+        }
+
+        await page.CloseAsync();
+    }
+
+    times.Sort();
+    Console.WriteLine(string.Create(c, $"builders page render: median {times[times.Count / 2]:0} ms, max {times[^1]:0} ms; the page's own files weigh {weight / 1024.0:0.0} KiB (uncompressed)"));
+}
+
+return 0;
+
+static void AddW1Builders(IBuildStatusHost host)
+{
+    for (var b = 0; b < WorkloadText.BuilderCount; b++)
+    {
+        host.AddBuilder(WorkloadText.BuilderName(b));
+    }
+}
+
+async Task<(double HeapMB, double PeakMB)> MeasureMemoryAsync(int clients)
+{
+    await using var web = await WebHost.StartAsync();
+    AddW1Builders(web.Host);
+    await W1.RunAsync(web.Host, 100, 0);
+    var sockets = new List<TcpClient>();
+    for (var k = 0; k < clients; k++)
+    {
+        // A client that asks for every event and then never reads: its socket buffers fill, then the server's.
+        var socket = new TcpClient { ReceiveBufferSize = 4096 };
+        await socket.ConnectAsync(web.Address.Host, web.Address.Port);
+        var request = Encoding.ASCII.GetBytes($"GET /ci/api/stream HTTP/1.1\r\nHost: {web.Address.Authority}\r\nAccept: text/event-stream\r\n\r\n");
+        await socket.GetStream().WriteAsync(request);
+        sockets.Add(socket);
+    }
+
+    await Task.Delay(TimeSpan.FromSeconds(1)); // the raw sockets parse nothing; give the server a moment to accept them
+    using var sampler = new PeakSampler();
+    await W1.RunAsync(web.Host, builds, 100);
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    var heap = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+    var peak = sampler.PeakMB;
+    foreach (var socket in sockets)
+    {
+        socket.Dispose();
+    }
+
+    return (heap, peak);
+}

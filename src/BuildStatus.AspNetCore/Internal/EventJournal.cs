@@ -19,13 +19,20 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     /// <summary>The buffer Core keeps for this one subscriber, before it reports missed events.</summary>
     private const int CoreBufferCapacity = 65_536;
 
+    /// <summary>
+    /// How often, at most, waiting streams are woken. The first event after a quiet spell wakes them at once; a
+    /// burst wakes them once per interval, so each writes a batch with one flush instead of a flush per event.
+    /// </summary>
+    internal static readonly TimeSpan WakeInterval = TimeSpan.FromMilliseconds(5);
+
     private readonly int _capacity;
     private readonly long _maxBytes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _epoch;
 
-    // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence and the change signal.
+    // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence, the change signal and
+    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too).
     private readonly Lock _gate = new();
     private readonly JournalEntry?[] _ring;
     private int _head;
@@ -33,6 +40,9 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private long _bytes;
     private long _last;
     private TaskCompletionSource _changed = NewSignal();
+    private long _lastWake;
+    private bool _wakePending;
+    private ITimer? _wakeTimer;
 
     private IStatusSubscription? _subscription;
 
@@ -107,13 +117,26 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
 
         var dto = StreamEvents.From(statusEvent);
-        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
-        var isChunk = statusEvent is LogChunk;
-        Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, payload, Encoding.UTF8.GetByteCount(payload))
+        if (statusEvent is LogChunk chunk)
         {
-            LogKey = isChunk ? StreamEvents.LogKey(((LogChunk)statusEvent).Log) : null,
-            Chunk = isChunk ? dto : null,
-        });
+            // Serialized as head + lines + "]}", so that a slow stream can merge chunks of one log by joining text.
+            var head = JsonSerializer.Serialize(dto with { Lines = null }, WebJsonContext.Default.StreamEventDto);
+            var lines = JsonSerializer.Serialize(dto.Lines!, WebJsonContext.Default.IReadOnlyListLogLineDto);
+            var chunkHead = string.Concat(head.AsSpan(0, head.Length - 1), ",\"lines\":[");
+            var chunkLines = lines[1..^1];
+            var chunkPayload = string.Concat(chunkHead, chunkLines, "]}");
+            Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, chunkPayload, Encoding.UTF8.GetByteCount(chunkPayload))
+            {
+                LogKey = StreamEvents.LogKey(chunk.Log),
+                ChunkHead = chunkHead,
+                ChunkLines = chunkLines,
+                ChunkLineCount = dto.Lines!.Count,
+            });
+            return ValueTask.CompletedTask;
+        }
+
+        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
+        Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, payload, Encoding.UTF8.GetByteCount(payload)));
         return ValueTask.CompletedTask;
     }
 
@@ -150,7 +173,15 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
     }
 
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        lock (_gate)
+        {
+            _wakeTimer?.Dispose();
+            _wakeTimer = null;
+        }
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -165,7 +196,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     private void Append(Func<long, JournalEntry> create)
     {
-        TaskCompletionSource changed;
+        TaskCompletionSource? changed = null;
         lock (_gate)
         {
             var entry = create(_last + 1);
@@ -182,11 +213,45 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
             _count++;
             _bytes += entry.Bytes;
             _last = entry.Sequence;
-            changed = _changed;
-            _changed = NewSignal();
+
+            var sinceWake = _time.GetElapsedTime(_lastWake);
+            if (sinceWake >= WakeInterval)
+            {
+                changed = TakeSignal();
+            }
+            else if (!_wakePending)
+            {
+                _wakePending = true;
+                _wakeTimer ??= _time.CreateTimer(static state => ((EventJournal)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _wakeTimer.Change(WakeInterval - sinceWake, Timeout.InfiniteTimeSpan);
+            }
         }
 
-        changed.TrySetResult();
+        changed?.TrySetResult();
+    }
+
+    private void OnWakeTimer()
+    {
+        TaskCompletionSource? changed = null;
+        lock (_gate)
+        {
+            if (_wakePending)
+            {
+                changed = TakeSignal();
+            }
+        }
+
+        changed?.TrySetResult();
+    }
+
+    // Caller holds _gate.
+    private TaskCompletionSource TakeSignal()
+    {
+        var changed = _changed;
+        _changed = NewSignal();
+        _lastWake = _time.GetTimestamp();
+        _wakePending = false;
+        return changed;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The web event journal fell behind and lost {Count} status events; open pages reload their snapshot.")]

@@ -92,46 +92,47 @@ internal static class EventStream
     private static List<SseMessage> Coalesce(EventJournal journal, IReadOnlyList<JournalEntry> entries)
     {
         // A chunk merges into the pending chunk of the same log only when nothing but chunks lies between them;
-        // the merged event takes the later position and id, so every other event keeps its order and ids increase.
-        var items = new List<(JournalEntry? Entry, StreamEventDto? Merged, long Sequence)>(entries.Count);
+        // the merged event takes the later position, head and id, so every other event keeps its order and ids
+        // increase. Merging joins the entries' serialized lines: nothing is serialized again.
+        var items = new List<(JournalEntry Entry, List<string>? Lines, int LineCount)?>(entries.Count);
         Dictionary<string, int>? pending = null;
         foreach (var entry in entries)
         {
-            if (entry.LogKey is { } key && entry.Chunk is { } chunk)
+            if (entry.LogKey is { } key && entry.ChunkHead is not null)
             {
                 pending ??= new Dictionary<string, int>(StringComparer.Ordinal);
-                StreamEventDto? merged = null;
-                if (pending.TryGetValue(key, out var index))
+                List<string>? lines = null;
+                var count = entry.ChunkLineCount;
+                if (pending.TryGetValue(key, out var index) && items[index] is { } earlier && earlier.LineCount + count <= MaxMergedLines)
                 {
-                    var earlier = items[index].Merged ?? items[index].Entry!.Chunk!;
-                    if (earlier.Lines!.Count + chunk.Lines!.Count <= MaxMergedLines)
-                    {
-                        items[index] = default;
-                        merged = chunk with { Lines = [.. earlier.Lines, .. chunk.Lines] };
-                    }
+                    items[index] = null;
+                    lines = earlier.Lines ?? [earlier.Entry.ChunkLines!];
+                    lines.Add(entry.ChunkLines!);
+                    count += earlier.LineCount;
                 }
 
                 pending[key] = items.Count;
-                items.Add((merged is null ? entry : null, merged, entry.Sequence));
+                items.Add((entry, lines, count));
                 continue;
             }
 
             pending?.Clear();
-            items.Add((entry, null, entry.Sequence));
+            items.Add((entry, null, 0));
         }
 
         var result = new List<SseMessage>(items.Count);
-        foreach (var (entry, merged, sequence) in items)
+        foreach (var item in items)
         {
-            if (merged is not null)
+            if (item is not { } kept)
             {
-                var payload = JsonSerializer.Serialize(merged, WebJsonContext.Default.StreamEventDto);
-                result.Add(new SseMessage(payload, Id: journal.FormatId(sequence)));
+                continue;
             }
-            else if (entry is not null)
-            {
-                result.Add(new SseMessage(entry.Payload, entry.IsReset ? "reset" : null, journal.FormatId(sequence)));
-            }
+
+            var (entry, lines, _) = kept;
+            var payload = lines is null
+                ? entry.Payload
+                : string.Concat(entry.ChunkHead, string.Join(',', lines.Where(l => l.Length > 0)), "]}");
+            result.Add(new SseMessage(payload, entry.IsReset ? "reset" : null, journal.FormatId(entry.Sequence)));
         }
 
         return result;

@@ -12,8 +12,17 @@ internal sealed record JournalEntry(long Sequence, StatusEventKinds Kind, string
     /// <summary>Gets the log a <see cref="StatusEventKinds.LogChunk"/> belongs to, so that a slow stream can coalesce chunks per log.</summary>
     public string? LogKey { get; init; }
 
-    /// <summary>Gets the event of a <see cref="StatusEventKinds.LogChunk"/> entry, kept to merge chunks.</summary>
-    public StreamEventDto? Chunk { get; init; }
+    /// <summary>
+    /// Gets a <see cref="StatusEventKinds.LogChunk"/> entry's JSON up to its line array (<c>…,"lines":[</c>): the
+    /// payload is this, then <see cref="ChunkLines"/>, then <c>]}</c>, so chunks merge by joining text.
+    /// </summary>
+    public string? ChunkHead { get; init; }
+
+    /// <summary>Gets a <see cref="StatusEventKinds.LogChunk"/> entry's lines as JSON array elements (no brackets).</summary>
+    public string? ChunkLines { get; init; }
+
+    /// <summary>Gets how many lines a <see cref="StatusEventKinds.LogChunk"/> entry carries.</summary>
+    public int ChunkLineCount { get; init; }
 
     /// <summary>Gets whether this entry tells the stream that events were lost, so the client must reload its snapshot.</summary>
     public bool IsReset => Kind == StatusEventKinds.None;

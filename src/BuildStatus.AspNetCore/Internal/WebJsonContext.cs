@@ -21,4 +21,5 @@ namespace BuildStatus.AspNetCore.Internal;
 [JsonSerializable(typeof(IReadOnlyList<WorkerDto>))]
 [JsonSerializable(typeof(IReadOnlyList<RequestDto>))]
 [JsonSerializable(typeof(StreamEventDto))]
+[JsonSerializable(typeof(IReadOnlyList<LogLineDto>))]
 internal sealed partial class WebJsonContext : JsonSerializerContext;

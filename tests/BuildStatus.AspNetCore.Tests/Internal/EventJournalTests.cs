@@ -93,7 +93,9 @@ public sealed class EventJournalTests
 
         log.Finish();
         await WaitForAsync(() => journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogFinished), 10).Entries.Count == 1);
-        var chunkEntries = journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogChunk), 1000).Entries.Count;
+        var chunks = journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogChunk), 1000).Entries;
+        var chunkEntries = chunks.Count;
+        Assert.That(chunks.SelectMany(e => JsonNode.Parse(e.Payload)!["lines"]!.AsArray()).Count(), Is.EqualTo(40), "each chunk's own payload is whole JSON");
         Assert.That(chunkEntries, Is.GreaterThan(1), "the journal should hold several chunks of the log for this test to mean anything");
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

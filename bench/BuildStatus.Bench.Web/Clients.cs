@@ -41,14 +41,16 @@ internal static class Clients
         }
     }
 
-    /// <summary>Follows one live log after another until stopped.</summary>
+    /// <summary>Follows one log after another (a running one when it finds one) until stopped.</summary>
     public static async Task FollowAsync(HttpClient http, WebHost web, Action onLine, CancellationToken cancellationToken)
     {
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var log = web.Host.CurrentBuilds.SelectMany(b => b.Steps).SelectMany(s => s.Logs).LastOrDefault(l => !l.IsFinished);
+                // The newest log of a running build, else of a recent one: its stored lines, then live ones if any.
+                var builds = web.Host.CurrentBuilds.Concat(web.Host.Builders.SelectMany(b => b.RecentBuilds.Take(1))).ToArray();
+                var log = builds.Length == 0 ? null : builds[Random.Shared.Next(builds.Length)].Steps.LastOrDefault()?.Logs.LastOrDefault();
                 if (log is null)
                 {
                     await Task.Delay(5, cancellationToken);
@@ -75,6 +77,11 @@ internal static class Clients
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
         {
             // Stopped.
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"a log follower failed: {e}");
+            throw;
         }
     }
 

@@ -31,7 +31,7 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-Console.WriteLine($"BuildStatus.Bench.Web {string.Join(' ', args)}  ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})");
+Console.WriteLine($"BuildStatus.Bench.Web {string.Join(' ', args)}  ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average {LoadAverage()})");
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
     Timeout = Timeout.InfiniteTimeSpan,
@@ -207,7 +207,11 @@ if (!skipPage)
     Console.WriteLine(string.Create(c, $"builders page render: median {times[times.Count / 2]:0} ms, max {times[^1]:0} ms; the page's own files weigh {weight / 1024.0:0.0} KiB (uncompressed)"));
 }
 
+Console.WriteLine($"load average at the end: {LoadAverage()}");
 return 0;
+
+// The machine's 1/5/15-minute load averages, so a figure taken on a busy machine says so.
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
 static void AddW1Builders(IBuildStatusHost host)
 {

@@ -140,11 +140,15 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Reads up to <paramref name="max"/> entries after <paramref name="after"/> that match <paramref name="filter"/>.</summary>
+    /// <summary>
+    /// Reads up to <paramref name="max"/> entries (and about <paramref name="maxBytes"/> bytes: at least one entry)
+    /// after <paramref name="after"/> that match <paramref name="filter"/>.
+    /// </summary>
     /// <param name="after">The stream's cursor; -1 for "a cursor that was lost" (the read starts with a reset).</param>
     /// <param name="filter">What the stream asked for.</param>
     /// <param name="max">The most entries to return.</param>
-    public JournalRead Read(long after, StreamFilter filter, int max)
+    /// <param name="maxBytes">The most bytes of entries to return, unless the first alone is larger.</param>
+    public JournalRead Read(long after, StreamFilter filter, int max, long maxBytes = long.MaxValue)
     {
         lock (_gate)
         {
@@ -159,14 +163,22 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
             List<JournalEntry>? entries = null;
             var sequence = after;
+            long bytes = 0;
             while (sequence < _last && (entries?.Count ?? 0) < max)
             {
-                sequence++;
-                var entry = _ring[(_head + (int)(sequence - oldest)) % _capacity]!;
+                var entry = _ring[(_head + (int)(sequence + 1 - oldest)) % _capacity]!;
                 if (filter.Matches(entry))
                 {
+                    if (entries is not null && bytes + entry.Bytes > maxBytes)
+                    {
+                        break;
+                    }
+
                     (entries ??= []).Add(entry);
+                    bytes += entry.Bytes;
                 }
+
+                sequence++;
             }
 
             return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task);

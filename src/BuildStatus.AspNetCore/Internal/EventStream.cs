@@ -18,6 +18,9 @@ internal static class EventStream
     /// <summary>The most journal entries one read takes (and so one stalled stream holds).</summary>
     public const int MaxBatch = 256;
 
+    /// <summary>The most bytes of events one read takes, unless a single event is larger.</summary>
+    public const int MaxBatchBytes = 256 * 1024;
+
     /// <summary>The most lines a merged <c>logChunk</c> event carries.</summary>
     public const int MaxMergedLines = 5000;
 
@@ -34,7 +37,7 @@ internal static class EventStream
         yield return [new SseMessage(journal.FormatId(Math.Max(cursor, 0)), "open") { Retry = options.ReconnectDelay }];
         while (!cancellationToken.IsCancellationRequested)
         {
-            var read = journal.Read(cursor, filter, MaxBatch);
+            var read = journal.Read(cursor, filter, MaxBatch, MaxBatchBytes);
             cursor = read.ScannedTo;
             if (read.Entries.Count > 0)
             {

@@ -66,6 +66,27 @@ public sealed class EventJournalTests
     }
 
     [Test]
+    public async Task Read_ByteLimit_StopsBeforeTheEntryThatWouldPassItButTakesAtLeastOne()
+    {
+        using var journal = NewJournal(capacity: 100);
+        for (var i = 0; i < 5; i++)
+        {
+            _host.AddBuilder($"b{i}");
+        }
+
+        await WaitForAsync(() => journal.LastSequence == 5);
+        var one = journal.Read(0, All, 100, maxBytes: 1);
+        var first = journal.Read(0, All, 100).Entries;
+        var two = journal.Read(0, All, 100, maxBytes: first[0].Bytes + first[1].Bytes);
+
+        Assert.That(one.Entries, Has.Count.EqualTo(1));
+        Assert.That(one.ScannedTo, Is.EqualTo(1));
+        Assert.That(two.Entries, Has.Count.EqualTo(2));
+        Assert.That(two.ScannedTo, Is.EqualTo(2));
+        Assert.That(journal.Read(two.ScannedTo, All, 100).Entries.Select(e => e.Sequence), Is.EqualTo(new long[] { 3, 4, 5 }));
+    }
+
+    [Test]
     public void TryParseId_IdOfAnotherJournal_IsRejected()
     {
         using var journal = NewJournal(capacity: 10);

@@ -2,7 +2,8 @@
 //
 //   dotnet build -c Release bench/BuildStatus.Bench.Web
 //   dotnet bench/BuildStatus.Bench.Web/bin/Release/net10.0/BuildStatus.Bench.Web.dll [--builds 1000] [--pairs 3]
-//       [--watchers 200] [--followers 50] [--stalled 20] [--skip-page]
+//       [--watchers 200] [--followers 50] [--stalled 20] [--skip-page] [--phases w1,stalled,lines,page]
+//       [--kinds buildStarted,...]   (what the watchers ask for; default every event)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -16,6 +17,8 @@ using Microsoft.Playwright;
 var c = CultureInfo.InvariantCulture;
 int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
 var skipPage = false;
+var phases = new HashSet<string>(["w1", "stalled", "lines", "page"]);
+string? watchKinds = null;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -27,6 +30,8 @@ for (var i = 0; i < args.Length; i++)
         case "--followers": followers = int.Parse(Next(), c); break;
         case "--stalled": stalled = int.Parse(Next(), c); break;
         case "--skip-page": skipPage = true; break;
+        case "--phases": phases = new HashSet<string>(Next().Split(',')); break;
+        case "--kinds": watchKinds = Next(); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -41,7 +46,7 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 var ratios = new List<double>();
 var latency = new Histogram();
 long followedLines = 0;
-for (var p = 0; p < pairs; p++)
+for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
 {
     var order = p % 2 == 0 ? new[] { false, true } : new[] { true, false };
     double alone = 0, loaded = 0;
@@ -55,7 +60,7 @@ for (var p = 0; p < pairs; p++)
         if (withClients)
         {
             var opened = Clients.OpenStreams;
-            var url = new Uri(web.Address, "/ci/api/stream");
+            var url = new Uri(web.Address, watchKinds is null ? "/ci/api/stream" : $"/ci/api/stream?kinds={watchKinds}");
             for (var k = 0; k < watchers; k++)
             {
                 clients.Add(Clients.WatchAsync(http, url, latency, stop.Token));
@@ -88,17 +93,22 @@ for (var p = 0; p < pairs; p++)
 }
 
 ratios.Sort();
+if (ratios.Count > 0)
+{
 Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
 Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}");
 Console.WriteLine(string.Create(c, $"log lines delivered to followers: {followedLines}"));
+}
 
 // ---- 2. Memory with stalled clients --------------------------------------------------------------------------
+if (phases.Contains("stalled"))
 {
     var (held, released, peak) = await MeasureStalledAsync(stalled);
     Console.WriteLine(string.Create(c, $"stalled clients: managed heap {held:0.0} MB after W1 with {stalled} clients that never read, {released:0.0} MB once they are gone: {(held - released) * 1024 / Math.Max(stalled, 1):0} KiB per client; peak working set {peak:0.0} MB"));
 }
 
 // ---- 3. 200 lines from anywhere in a 1M-line log, over HTTP -------------------------------------------------
+if (phases.Contains("lines"))
 {
     await using var web = await WebHost.StartAsync();
     web.Host.AddBuilder("big");
@@ -144,7 +154,7 @@ Console.WriteLine(string.Create(c, $"log lines delivered to followers: {followed
 }
 
 // ---- 4. The builders page with 500 builders and 50 running builds, in Chromium -------------------------------
-if (!skipPage)
+if (!skipPage && phases.Contains("page"))
 {
     await using var web = await WebHost.StartAsync();
     for (var b = 0; b < 500; b++)
@@ -242,6 +252,9 @@ async Task<(double HeldMB, double ReleasedMB, double PeakMB)> MeasureStalledAsyn
     await Task.Delay(TimeSpan.FromSeconds(1)); // the raw sockets parse nothing; give the server a moment to accept them
     using var sampler = new PeakSampler();
     await W1.RunAsync(web.Host, builds, 100);
+
+    // Let the event journal catch up with what W1 published (its backlog is not the clients'), then measure.
+    await Task.Delay(TimeSpan.FromSeconds(3));
     var held = HeapMB();
     foreach (var socket in sockets)
     {

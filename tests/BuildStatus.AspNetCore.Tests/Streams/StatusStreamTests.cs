@@ -108,6 +108,25 @@ public sealed class StatusStreamTests
         Assert.That(heartbeat.Data, Is.EqualTo("heartbeat"));
     }
 
+    [Test]
+    public async Task Stream_LogChunks_CarryEveryLineOfTheLogInOrder()
+    {
+        var name = Builds.UniqueName("chunks");
+        _factory.Host.AddBuilder(name);
+        using var response = await OpenAsync($"/ci/api/stream?builders={name}&kinds=logChunk,buildFinished");
+        using var reader = new SseReader(await response.Content.ReadAsStreamAsync());
+        await reader.ReadUntilAsync(e => e.Type == "open", Timeout);
+
+        await Builds.RunAsync(_factory.Host, name, lines: 30);
+        var seen = new List<SseEvent>();
+        await reader.ReadUntilAsync(e => e.Type == "message" && (string?)JsonNode.Parse(e.Data)!["kind"] == "buildFinished", Timeout, seen);
+
+        var chunks = seen.Where(e => e.Type == "message").Select(e => JsonNode.Parse(e.Data)!).Where(j => (string?)j["kind"] == "logChunk").ToArray();
+        var compile = chunks.Where(j => (int)j["log"]!["stepNumber"]! == 0).SelectMany(j => j["lines"]!.AsArray()).Select(l => (string?)l!["t"]);
+        Assert.That(compile, Is.EqualTo(Enumerable.Range(0, 30).Select(i => $"compile line {i}")));
+        Assert.That(chunks.All(j => (string?)j["builder"] == name), Is.True);
+    }
+
     [TestCase("kinds=buildExploded")]
     [TestCase("build=3")]
     [TestCase("build=x&builders=a")]

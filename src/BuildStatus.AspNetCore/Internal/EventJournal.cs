@@ -1,0 +1,271 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace BuildStatus.AspNetCore.Internal;
+
+/// <summary>
+/// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event serialized once
+/// and numbered, kept in a bounded replay buffer that every stream reads with its own cursor.
+/// </summary>
+/// <remarks>
+/// A stream holds no buffer of its own beyond the batch it is writing, so a slow or stalled client costs the
+/// others nothing: when the buffer has moved past its cursor it gets a reset marker saying how many events it
+/// missed, and the page reloads its snapshot. Events arrive on Core's delivery thread for this subscriber
+/// (<see cref="OnEventAsync"/>), one at a time and in order.
+/// </remarks>
+internal sealed partial class EventJournal : IStatusReceiver, IDisposable
+{
+    /// <summary>The buffer Core keeps for this one subscriber, before it reports missed events.</summary>
+    private const int CoreBufferCapacity = 65_536;
+
+    /// <summary>
+    /// How often, at most, waiting streams are woken. The first event after a quiet spell wakes them at once; a
+    /// burst wakes them once per interval, so each writes a batch with one flush instead of a flush per event.
+    /// </summary>
+    internal static readonly TimeSpan WakeInterval = TimeSpan.FromMilliseconds(5);
+
+    private readonly int _capacity;
+    private readonly long _maxBytes;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _epoch;
+
+    // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence, the change signal and
+    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too).
+    private readonly Lock _gate = new();
+    private readonly JournalEntry?[] _ring;
+    private int _head;
+    private int _count;
+    private long _bytes;
+    private long _last;
+    private TaskCompletionSource _changed = NewSignal();
+    private long _lastWake;
+    private bool _wakePending;
+    private ITimer? _wakeTimer;
+
+    private IStatusSubscription? _subscription;
+
+    public EventJournal(BuildStatusWebOptions options, TimeProvider time, ILogger logger)
+    {
+        _capacity = options.ReplayBufferCapacity;
+        _maxBytes = options.ReplayBufferBytes;
+        _ring = new JournalEntry?[_capacity];
+        _time = time;
+        _logger = logger;
+
+        // Ids carry the journal's start, so an id from before a restart is recognised and answered with a reset.
+        _epoch = time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Gets the id of the newest event, to be sent with a snapshot: a stream opened after it misses nothing.</summary>
+    public string LastEventId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return FormatId(_last);
+            }
+        }
+    }
+
+    /// <summary>Gets the sequence of the newest event.</summary>
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _last;
+            }
+        }
+    }
+
+    /// <summary>Subscribes to <paramref name="status"/>. Called once, when the endpoints are mapped.</summary>
+    public void Start(IStatus status)
+        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity });
+
+    public string FormatId(long sequence) => string.Concat(_epoch, "-", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Parses an event id this journal gave out. Returns <see langword="false"/> for an id from another run or
+    /// from no run at all; the stream then starts with a reset.
+    /// </summary>
+    public bool TryParseId(string? id, out long sequence)
+    {
+        sequence = 0;
+        if (string.IsNullOrEmpty(id))
+        {
+            return false;
+        }
+
+        var dash = id.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0
+            && id.AsSpan(0, dash).SequenceEqual(_epoch)
+            && long.TryParse(id.AsSpan(dash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out sequence);
+    }
+
+    public ValueTask OnEventAsync(StatusEvent statusEvent, CancellationToken cancellationToken)
+    {
+        if (statusEvent is EventsMissed missed)
+        {
+            // Core dropped events before they reached us: every stream must reload.
+            LogCoreMissed(missed.Count);
+            AppendReset(missed.Count);
+            return ValueTask.CompletedTask;
+        }
+
+        var dto = StreamEvents.From(statusEvent);
+        if (statusEvent is LogChunk chunk)
+        {
+            // Serialized as head + lines + "]}", so that a slow stream can merge chunks of one log by joining text.
+            var head = JsonSerializer.Serialize(dto with { Lines = null }, WebJsonContext.Default.StreamEventDto);
+            var lines = JsonSerializer.Serialize(dto.Lines!, WebJsonContext.Default.IReadOnlyListLogLineDto);
+            var chunkHead = string.Concat(head.AsSpan(0, head.Length - 1), ",\"lines\":[");
+            var chunkLines = lines[1..^1];
+            var chunkPayload = string.Concat(chunkHead, chunkLines, "]}");
+            Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, chunkPayload, Encoding.UTF8.GetByteCount(chunkPayload))
+            {
+                LogKey = StreamEvents.LogKey(chunk.Log),
+                ChunkHead = chunkHead,
+                ChunkLines = chunkLines,
+                ChunkLineCount = dto.Lines!.Count,
+            });
+            return ValueTask.CompletedTask;
+        }
+
+        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
+        Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, payload, Encoding.UTF8.GetByteCount(payload)));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="max"/> entries (and about <paramref name="maxBytes"/> bytes: at least one entry)
+    /// after <paramref name="after"/> that match <paramref name="filter"/>.
+    /// </summary>
+    /// <param name="after">The stream's cursor; -1 for "a cursor that was lost" (the read starts with a reset).</param>
+    /// <param name="filter">What the stream asked for.</param>
+    /// <param name="max">The most entries to return.</param>
+    /// <param name="maxBytes">The most bytes of entries to return, unless the first alone is larger.</param>
+    public JournalRead Read(long after, StreamFilter filter, int max, long maxBytes = long.MaxValue)
+    {
+        lock (_gate)
+        {
+            var oldest = _last - _count + 1;
+            if (after < 0 || after > _last || after < oldest - 1)
+            {
+                // Lost: from another run, from the future, or overtaken by the buffer. Say so, then go on from now.
+                var missed = after < 0 || after > _last ? -1 : oldest - 1 - after;
+                var reset = ResetEntry(_last, missed);
+                return new JournalRead([reset], _last, _changed.Task);
+            }
+
+            List<JournalEntry>? entries = null;
+            var sequence = after;
+            long bytes = 0;
+            while (sequence < _last && (entries?.Count ?? 0) < max)
+            {
+                var entry = _ring[(_head + (int)(sequence + 1 - oldest)) % _capacity]!;
+                if (filter.Matches(entry))
+                {
+                    if (entries is not null && bytes + entry.Bytes > maxBytes)
+                    {
+                        break;
+                    }
+
+                    (entries ??= []).Add(entry);
+                    bytes += entry.Bytes;
+                }
+
+                sequence++;
+            }
+
+            return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task);
+        }
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        lock (_gate)
+        {
+            _wakeTimer?.Dispose();
+            _wakeTimer = null;
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private JournalEntry ResetEntry(long sequence, long missed)
+    {
+        var dto = new StreamEventDto("reset", _time.GetUtcNow()) { Missed = missed };
+        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
+        return new JournalEntry(sequence, StatusEventKinds.None, null, null, payload, payload.Length);
+    }
+
+    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed));
+
+    private void Append(Func<long, JournalEntry> create)
+    {
+        TaskCompletionSource? changed = null;
+        lock (_gate)
+        {
+            var entry = create(_last + 1);
+            while (_count > 0 && (_count == _capacity || _bytes + entry.Bytes > _maxBytes))
+            {
+                var oldest = _ring[_head]!;
+                _ring[_head] = null;
+                _head = (_head + 1) % _capacity;
+                _count--;
+                _bytes -= oldest.Bytes;
+            }
+
+            _ring[(_head + _count) % _capacity] = entry;
+            _count++;
+            _bytes += entry.Bytes;
+            _last = entry.Sequence;
+
+            var sinceWake = _time.GetElapsedTime(_lastWake);
+            if (sinceWake >= WakeInterval)
+            {
+                changed = TakeSignal();
+            }
+            else if (!_wakePending)
+            {
+                _wakePending = true;
+                _wakeTimer ??= _time.CreateTimer(static state => ((EventJournal)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _wakeTimer.Change(WakeInterval - sinceWake, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        changed?.TrySetResult();
+    }
+
+    private void OnWakeTimer()
+    {
+        TaskCompletionSource? changed = null;
+        lock (_gate)
+        {
+            if (_wakePending)
+            {
+                changed = TakeSignal();
+            }
+        }
+
+        changed?.TrySetResult();
+    }
+
+    // Caller holds _gate.
+    private TaskCompletionSource TakeSignal()
+    {
+        var changed = _changed;
+        _changed = NewSignal();
+        _lastWake = _time.GetTimestamp();
+        _wakePending = false;
+        return changed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The web event journal fell behind and lost {Count} status events; open pages reload their snapshot.")]
+    private partial void LogCoreMissed(long count);
+}

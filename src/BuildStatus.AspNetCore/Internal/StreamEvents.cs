@@ -1,0 +1,38 @@
+namespace BuildStatus.AspNetCore.Internal;
+
+/// <summary>Converts a status event into its wire shape (read from the live objects when the event is serialized).</summary>
+internal static class StreamEvents
+{
+    public static string LogKey(ILogStatus log)
+        => string.Concat(log.Step.Build.Builder.Name, "\n", Number(log.Step.Build.Number), "\n", Number(log.Step.Number), "\n", Number(log.Number));
+
+    public static StreamEventDto From(StatusEvent statusEvent)
+    {
+        var dto = new StreamEventDto(Names.EventKind(statusEvent.Kind), statusEvent.Timestamp)
+        {
+            Builder = statusEvent.BuilderName,
+            Number = statusEvent.BuildNumber,
+        };
+        return statusEvent switch
+        {
+            BuilderAdded e => dto with { BuilderInfo = Dto.Builder(e.Builder) },
+            BuilderStateChanged e => dto with { State = Names.State(e.State) },
+            BuildRequested e => dto with { Request = Dto.Request(e.Request) },
+            BuildStarted e => dto with { Build = Dto.Summary(e.Build) },
+            BuildChanged e => dto with { Build = Dto.Summary(e.Build), State = e.StateText },
+            BuildFinished e => dto with { Build = Dto.Summary(e.Build) },
+            StepStarted e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step) },
+            StepTextChanged e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step), State = e.StateText },
+            StepFinished e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step) },
+            LogStarted e => dto with { Log = Dto.Log(e.Log) },
+            LogChunk e => dto with { Log = Dto.Log(e.Log), Lines = e.Lines.Select(Dto.Line).ToArray() },
+            LogFinished e => dto with { Log = Dto.Log(e.Log) },
+            WorkerConnected e => dto with { Worker = Dto.Worker(e.Worker) },
+            WorkerDisconnected e => dto with { Worker = Dto.Worker(e.Worker) },
+            EtaUpdated e => dto with { Build = Dto.Summary(e.Build), Step = e.Step is null ? null : Dto.Step(e.Step) },
+            _ => dto,
+        };
+    }
+
+    private static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -21,6 +21,8 @@ internal static class StreamEvents
             BuildStarted e => dto with { Build = Dto.Summary(e.Build) },
             BuildChanged e => dto with { Build = Dto.Summary(e.Build), State = e.StateText },
             BuildFinished e => dto with { Build = Dto.Summary(e.Build) },
+            BuildLost e => dto with { Build = Dto.Summary(e.Build), State = e.Reason },
+            BuildRequestChanged e => dto with { Request = Dto.Request(e.Request), State = e.State.ToString().ToLowerInvariant() },
             StepStarted e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step) },
             StepTextChanged e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step), State = e.StateText },
             StepFinished e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step) },

@@ -7,6 +7,12 @@ using Microsoft.Extensions.DependencyInjection;
 // Usage: BuildStatus.CrashWorker --db PATH --journal PATH --seed N --host NAME [--parallel N] [--builds N]
 // Runs a W1-like load (builders, builds, steps, logs) on SQLite until killed (or until --builds are done), and
 // journals every build whose FinishAsync completed. Prints READY once the host has started (recovery done).
+if (args.Length > 0 && args[0] == "--hold")
+{
+    // --hold DB HOST LEASE_MS HEARTBEAT_MS
+    return await HoldMode.RunAsync(args[1], args[2], TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture)), TimeSpan.FromMilliseconds(int.Parse(args[4], CultureInfo.InvariantCulture)));
+}
+
 var options = ParseArgs(args);
 var db = options["--db"];
 var journalPath = options["--journal"];

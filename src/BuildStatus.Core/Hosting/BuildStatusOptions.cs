@@ -81,7 +81,8 @@ public sealed class BuildStatusOptions
     /// <summary>
     /// Gets or sets how long each phase of a graceful stop may take: first the wait for live builds to finish (the
     /// host is <em>draining</em>: no new builds, running ones may still change and finish), then the wait for the write
-    /// queue to drain. The default is 30 s.
+    /// queue to drain. Measured in real time (not the injected <see cref="TimeProvider"/>), so a stop never waits for a
+    /// fake clock. The default is 30 s.
     /// </summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -200,7 +200,8 @@ internal sealed partial class WritePipeline : IAsyncDisposable
             Hurry();
             try
             {
-                await writer.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+                // Real time: a stop must not wait for a test's fake clock to move.
+                await writer.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
             {
@@ -432,7 +433,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
         try
         {
-            await _writer.WaitAsync(grace, _time, CancellationToken.None).ConfigureAwait(false);
+            await _writer.WaitAsync(grace, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

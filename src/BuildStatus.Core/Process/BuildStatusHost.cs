@@ -621,8 +621,9 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         Log.Draining(_logger, live.Count, _ctx.Options.StopTimeout);
         try
         {
+            // Real time, like every scheduling timeout: a stop must not wait for a test's fake clock to move.
             await Task.WhenAll(live.Select(b => b.WaitUntilFinishedAsync(CancellationToken.None)))
-                .WaitAsync(_ctx.Options.StopTimeout, _ctx.Time, cancellationToken).ConfigureAwait(false);
+                .WaitAsync(_ctx.Options.StopTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {

@@ -42,6 +42,9 @@ internal sealed class TestHost : IAsyncDisposable
                 o.HostName = "test-host";
                 o.RetryBaseDelay = TimeSpan.FromMilliseconds(1);
                 o.RetryMaxDelay = TimeSpan.FromMilliseconds(20);
+
+                // A test that disposes its host with a build still running waits this long for it (draining).
+                o.StopTimeout = TimeSpan.FromSeconds(2);
                 configure?.Invoke(o);
             }));
         var provider = services.BuildServiceProvider();

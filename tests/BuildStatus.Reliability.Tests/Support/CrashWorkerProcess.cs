@@ -75,7 +75,7 @@ internal sealed class CrashWorkerProcess : IDisposable
         }
     }
 
-    public static CrashWorkerProcess Start(string db, string journal, int seed, string hostName, int parallel = 3)
+    public static CrashWorkerProcess Start(string db, string journal, int seed, string hostName, int parallel = 3, int? builds = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -88,9 +88,18 @@ internal sealed class CrashWorkerProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
+        if (builds is { } n)
+        {
+            info.ArgumentList.Add("--builds");
+            info.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         info.Environment["DOTNET_TieredPGO"] = "0";
         return new CrashWorkerProcess(System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("could not start the crash worker"));
     }
+
+    /// <summary>Waits until the child exits by itself (a run with <c>--builds</c>).</summary>
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
 
     /// <summary>Kills the child with SIGKILL (Process.Kill on Linux) and waits until it is gone.</summary>
     public async Task KillAsync()

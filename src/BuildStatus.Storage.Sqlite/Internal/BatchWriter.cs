@@ -130,21 +130,26 @@ internal sealed class BatchWriter : IDisposable
             "$id");
         _deleteStamps = Create("DELETE FROM source_stamps WHERE build_id = $build", "$build");
         _insertStamp = Create(
-            "INSERT INTO source_stamps (build_id, position, repository, branch, revision, project, codebase) VALUES ($build, $position, $repository, $branch, $revision, $project, $codebase)",
+            "INSERT INTO source_stamps (build_id, position, repository, branch, revision, project, codebase, builder_id, number) "
+            + "VALUES ($build, $position, $repository, $branch, $revision, $project, $codebase, $builder, $number)",
             "$build",
             "$position",
             "$repository",
             "$branch",
             "$revision",
             "$project",
-            "$codebase");
+            "$codebase",
+            "$builder",
+            "$number");
         _deleteProperties = Create("DELETE FROM build_properties WHERE build_id = $build", "$build");
         _insertProperty = Create(
-            "INSERT INTO build_properties (build_id, name, value, source) VALUES ($build, $name, $value, $source)",
+            "INSERT INTO build_properties (build_id, name, value, source, builder_id, number) VALUES ($build, $name, $value, $source, $builder, $number)",
             "$build",
             "$name",
             "$value",
-            "$source");
+            "$source",
+            "$builder",
+            "$number");
         _selectBuildId = Create(
             "SELECT b.id FROM builds b JOIN builders r ON r.id = b.builder_id WHERE r.name = $builder AND b.number = $number",
             "$builder",
@@ -462,7 +467,8 @@ internal sealed class BatchWriter : IDisposable
         }
 
         // The build's stamps and properties are part of its snapshot: replace them, unless they are the very lists
-        // this writer last wrote for the build (Core reuses them while they do not change).
+        // this writer last wrote for the build (Core reuses them while they do not change). Their rows carry the
+        // build's builder and number, the keys of the history filter indexes (migration 0002).
         if (!_buildChildren.TryGetValue(id, out var children))
         {
             children = new BuildChildren();
@@ -482,7 +488,7 @@ internal sealed class BatchWriter : IDisposable
             for (var i = 0; i < build.SourceStamps.Count; i++)
             {
                 var stamp = build.SourceStamps[i];
-                Execute(_insertStamp, id, (long)i, stamp.Repository, stamp.Branch, stamp.Revision, stamp.Project, stamp.Codebase);
+                Execute(_insertStamp, id, (long)i, stamp.Repository, stamp.Branch, stamp.Revision, stamp.Project, stamp.Codebase, builderId, (long)number);
             }
 
             children.SourceStamps = build.SourceStamps;
@@ -497,7 +503,7 @@ internal sealed class BatchWriter : IDisposable
 
             foreach (var (name, value) in build.Properties)
             {
-                Execute(_insertProperty, id, name, value.Value, value.Source);
+                Execute(_insertProperty, id, name, value.Value, value.Source, builderId, (long)number);
             }
 
             children.Properties = build.Properties;

@@ -334,8 +334,11 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Runs as one statement that walks the builder's builds newest first on the <c>(builder_id, number DESC)</c>
-    /// index; branch, revision and property filters are indexed lookups per build.
+    /// Runs as one statement that reads candidates newest first from one index range keyed by the most selective
+    /// filter given (revision, unfinished, property value, a narrow time range, branch, results, property name, in
+    /// that order; else the builder's whole history) and checks the other filters per candidate, so rare and absent
+    /// values cost as little as common ones. A time range is counted first (at most 4,096 index entries) to decide
+    /// whether it is narrow.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
     public async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)

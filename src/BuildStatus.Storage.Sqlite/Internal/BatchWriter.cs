@@ -65,8 +65,11 @@ internal sealed class BatchWriter : IDisposable
     // its first chunk. Only the writer lock's holder touches them. They are cleared when a transaction fails (its
     // rollback may undo what they say), after pruning (ids may be deleted and reused), and when they grow large.
     // Rows written by another process are not cached beyond what this writer wrote: a build, its steps and its logs
-    // are written only by the host that runs the build.
-    private const int MaxCachedEntries = 100_000;
+    // are written only by the host that runs the build. Only builds in flight need their entries (a build with 5
+    // steps of one log each has 17), so the bound is what keeps memory flat over a long history: at 100,000 the
+    // caches held 4-5 MB more of the heap after 200,000 W1 builds than after 2,000; 32,768 still holds 300 builds
+    // of 50 steps in flight.
+    private const int MaxCachedEntries = 32_768;
     private readonly Dictionary<string, long> _builderIds = new(StringComparer.Ordinal);
     private readonly Dictionary<long, long> _lastNumbers = [];
     private readonly Dictionary<BuildKey, long> _buildIds = [];

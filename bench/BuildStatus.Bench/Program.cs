@@ -27,7 +27,9 @@ public static class Program
 #if DEBUG
         Console.Error.WriteLine("warning: a Debug build; run with -c Release for figures worth quoting.");
 #endif
+        using var gcEvents = GcEventProbe.StartIfRequested();
         var result = await Workload.RunAsync(options, options.Print ? Console.Out : null);
+        gcEvents?.Print(Console.Out);
         result.Command = "BuildStatus.Bench " + string.Join(' ', args);
         if (options.Print)
         {

@@ -63,6 +63,23 @@ public sealed class HistoryFilterTests
     }
 
     [Test]
+    public async Task CountBranchAndResults_BranchWithResults_CountsTwoIndexRangesWithoutReadingRows()
+    {
+        await using var test = new TestStore();
+        await test.OpenInitializedAsync();
+        var query = new BuildQuery("linux") { Branch = "main", Results = new HashSet<BuildResult> { BuildResult.Failure, BuildResult.Warnings } };
+        Assert.That(BuildQueryPlanner.MayDriveByResults(query, BuildQueryPlanner.Choose(query)), Is.True);
+        Assert.That(BuildQueryPlanner.MayDriveByResults(query with { Results = null }, Driver.Branch), Is.False);
+        var (sql, parameters) = BuildQueryPlanner.CountBranchAndResults(query);
+
+        var plan = Explain(test, sql, parameters);
+
+        Assert.That(plan, Does.Contain("COVERING INDEX ix_source_stamps_branch_builder_number (branch=? AND builder_id=? AND number>? AND number<?)"), plan);
+        Assert.That(plan, Does.Contain("COVERING INDEX ix_builds_builder_result (builder_id=? AND result=? AND number>? AND number<?)"), plan);
+        Assert.That(plan, Does.Not.Match(@"SCAN (builds|source_stamps)\b"), plan);
+    }
+
+    [Test]
     public async Task QueryBuildsAsync_WideTimeRangeAgainstNumberOrder_ReturnsNewestMatchesByNumber()
     {
         // Builds 501 and up started before 'to': more than NarrowTimeRange, so that range walks the builder's history;

@@ -16,7 +16,9 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 /// is rare, common or absent costs the same when it drives. The driver is the filter most selective by its nature:
 /// <see cref="Driver"/> lists them in that order. Every driver reads its index in <c>number DESC</c> order, so no
 /// statement sorts, except <see cref="Driver.StartedWithin"/>, chosen only when the time range holds fewer than
-/// <see cref="NarrowTimeRange"/> builds of the builder (counted first, at most that many index entries).
+/// <see cref="NarrowTimeRange"/> builds of the builder (counted first, at most that many index entries). A branch
+/// and a results filter together are weighed by counting both among the builder's newest numbers: a common branch
+/// with a rare result drives by the result, a rare branch with a common result by the branch.
 /// </remarks>
 internal static class BuildQueryPlanner
 {
@@ -71,6 +73,40 @@ internal static class BuildQueryPlanner
     /// <summary>Gets whether the query has a time range that could drive it instead of <paramref name="driver"/>.</summary>
     public static bool MayUseTimeRange(BuildQuery query, Driver driver) =>
         driver > Driver.StartedWithin && (query.StartedAtOrAfter is not null || query.StartedBefore is not null);
+
+    /// <summary>
+    /// Gets whether the query filters on both a branch and results, where neither is more selective by nature: the
+    /// caller then counts both in the newest <see cref="DensityWindow"/> numbers (<see cref="CountBranchAndResults"/>)
+    /// and drives by the one with fewer builds there.
+    /// </summary>
+    public static bool MayDriveByResults(BuildQuery query, Driver driver) => driver == Driver.Branch && query.Results is { Count: > 0 };
+
+    /// <summary>
+    /// Counts, among the builder's numbers just below <see cref="BuildQuery.BeforeNumber"/> (or its newest), the
+    /// stamps with the query's branch and the builds with one of its results: two index-only range counts of at most
+    /// <see cref="DensityWindow"/> entries each.
+    /// </summary>
+    public static (string Sql, DynamicParameters Parameters) CountBranchAndResults(BuildQuery query)
+    {
+        var parameters = new DynamicParameters();
+        parameters.Add("BuilderName", query.BuilderName);
+        parameters.Add("Branch", query.Branch);
+        parameters.Add("Before", query.BeforeNumber);
+        parameters.Add("Window", DensityWindow);
+        parameters.Add("Results", ResultsJson(query.Results!));
+        const string Sql =
+            "WITH k AS (SELECT id AS builder FROM builders WHERE name = @BuilderName), "
+            + "w AS (SELECT builder, coalesce(@Before, (SELECT max(number) + 1 FROM builds WHERE builder_id = k.builder)) AS high FROM k) "
+            + "SELECT (SELECT count(*) FROM source_stamps INDEXED BY ix_source_stamps_branch_builder_number "
+            + "WHERE branch = @Branch AND builder_id = w.builder AND number >= w.high - @Window AND number < w.high) AS Branch, "
+            + "(SELECT count(*) FROM builds INDEXED BY ix_builds_builder_result "
+            + "WHERE builder_id = w.builder AND result IN (SELECT value FROM json_each(@Results)) AND number >= w.high - @Window AND number < w.high) AS Results "
+            + "FROM w";
+        return (Sql, parameters);
+    }
+
+    /// <summary>How many of the newest numbers <see cref="CountBranchAndResults"/> looks at.</summary>
+    public const int DensityWindow = 1024;
 
     /// <summary>Counts the builder's builds in the query's time range, up to <see cref="NarrowTimeRange"/>.</summary>
     public static (string Sql, DynamicParameters Parameters) CountTimeRange(BuildQuery query)
@@ -181,7 +217,7 @@ internal static class BuildQueryPlanner
         {
             // Unfinished builds have a NULL result, so they never match.
             sql.Append(" AND b.result IN (SELECT value FROM json_each(@Results))");
-            parameters.Add("Results", "[" + string.Join(',', results.Select(r => ((int)r).ToString(CultureInfo.InvariantCulture))) + "]");
+            parameters.Add("Results", ResultsJson(results));
         }
 
         if (query.Finished is { } finished)
@@ -221,6 +257,9 @@ internal static class BuildQueryPlanner
             }
         }
     }
+
+    private static string ResultsJson(IReadOnlySet<BuildResult> results) =>
+        "[" + string.Join(',', results.Select(r => ((int)r).ToString(CultureInfo.InvariantCulture))) + "]";
 
     private static void AppendTimeRange(StringBuilder sql, DynamicParameters parameters, BuildQuery query)
     {

@@ -70,6 +70,16 @@ internal static class HistoryReader
     public static async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(SqliteConnection connection, BuildQuery query, CancellationToken cancellationToken)
     {
         var driver = BuildQueryPlanner.Choose(query);
+        if (BuildQueryPlanner.MayDriveByResults(query, driver))
+        {
+            var (countSql, countParameters) = BuildQueryPlanner.CountBranchAndResults(query);
+            var counts = await connection.QuerySingleOrDefaultAsync<(long Branch, long Results)>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (counts.Results < counts.Branch)
+            {
+                driver = BuildQueryPlanner.Driver.Results;
+            }
+        }
+
         if (BuildQueryPlanner.MayUseTimeRange(query, driver))
         {
             var (countSql, countParameters) = BuildQueryPlanner.CountTimeRange(query);

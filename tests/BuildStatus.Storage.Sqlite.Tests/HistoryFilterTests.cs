@@ -23,6 +23,8 @@ public sealed class HistoryFilterTests
         yield return Case(new BuildQuery("linux") { Results = Failure, PropertyName = "pr" }, Driver.Results, "ix_builds_builder_result");
         yield return Case(new BuildQuery("linux") { Results = new HashSet<BuildResult> { BuildResult.Failure, BuildResult.Warnings, BuildResult.Exception }, BeforeNumber = 9 }, Driver.Results, "ix_builds_builder_result");
         yield return Case(new BuildQuery("linux") { PropertyName = "pr", Finished = true }, Driver.PropertyName, "ix_build_properties_name_builder_number");
+        yield return Case(new BuildQuery("linux") { Finished = false, Branch = "main", PropertyName = "pr", PropertyValue = "7" }, Driver.Unfinished, "ix_builds_builder_unfinished");
+        yield return Case(new BuildQuery("linux") { Revision = "abc", PropertyName = "pr" }, Driver.Revision, "ix_source_stamps_revision_builder_number");
 
         static TestCaseData Case(BuildQuery query, Driver driver, string index) =>
             new TestCaseData(query, driver.ToString(), index).SetArgDisplayNames(driver.ToString(), index);
@@ -33,7 +35,7 @@ public sealed class HistoryFilterTests
     {
         var driver = Enum.Parse<Driver>(driverName);
         await using var test = new TestStore();
-        await test.OpenInitializedAsync();
+        await SeedAsync(await test.OpenInitializedAsync());
         Assert.That(BuildQueryPlanner.Choose(query), Is.EqualTo(driver));
         var (sql, parameters) = BuildQueryPlanner.Build(query, driver);
 
@@ -42,13 +44,17 @@ public sealed class HistoryFilterTests
         Assert.That(plan, Does.Contain("USING INDEX " + index).Or.Contain("USING COVERING INDEX " + index), plan);
         Assert.That(plan, Does.Not.Contain("TEMP B-TREE"), plan);
         Assert.That(plan, Does.Not.Match(@"SCAN (b|s|p)\b"), plan);
+
+        // The per-candidate checks (x: another filter, f: a duplicate stamp) look the candidate build up by id.
+        Assert.That(plan, Does.Not.Match(@"SEARCH (x|f) USING (COVERING )?INDEX ix_"), plan);
+        Assert.That(plan, Does.Not.Match(@"SCAN (x|f)\b"), plan);
     }
 
     [Test]
     public async Task Build_NarrowTimeRange_SortsOnlyTheRangeOnTheStartTimeIndex()
     {
         await using var test = new TestStore();
-        await test.OpenInitializedAsync();
+        await SeedAsync(await test.OpenInitializedAsync());
         var query = new BuildQuery("linux") { StartedAtOrAfter = TestData.T0, StartedBefore = TestData.T0.AddHours(1), Results = Failure };
         Assert.That(BuildQueryPlanner.MayUseTimeRange(query, BuildQueryPlanner.Choose(query)), Is.True);
         var (sql, parameters) = BuildQueryPlanner.Build(query, Driver.StartedWithin);
@@ -66,7 +72,7 @@ public sealed class HistoryFilterTests
     public async Task CountBranchAndResults_BranchWithResults_CountsTwoIndexRangesWithoutReadingRows()
     {
         await using var test = new TestStore();
-        await test.OpenInitializedAsync();
+        await SeedAsync(await test.OpenInitializedAsync());
         var query = new BuildQuery("linux") { Branch = "main", Results = new HashSet<BuildResult> { BuildResult.Failure, BuildResult.Warnings } };
         Assert.That(BuildQueryPlanner.MayDriveByResults(query, BuildQueryPlanner.Choose(query)), Is.True);
         Assert.That(BuildQueryPlanner.MayDriveByResults(query with { Results = null }, Driver.Branch), Is.False);
@@ -77,6 +83,13 @@ public sealed class HistoryFilterTests
         Assert.That(plan, Does.Contain("COVERING INDEX ix_source_stamps_branch_builder_number (branch=? AND builder_id=? AND number>? AND number<?)"), plan);
         Assert.That(plan, Does.Contain("COVERING INDEX ix_builds_builder_result (builder_id=? AND result=? AND number>? AND number<?)"), plan);
         Assert.That(plan, Does.Not.Match(@"SCAN (builds|source_stamps)\b"), plan);
+
+        // Driven by the results, the branch is checked per candidate through the candidate's own stamps.
+        var (resultsSql, resultsParameters) = BuildQueryPlanner.Build(query, Driver.Results);
+        var resultsPlan = Explain(test, resultsSql, resultsParameters);
+        Assert.That(resultsPlan, Does.Contain("MERGE (UNION ALL)"), resultsPlan);
+        Assert.That(resultsPlan, Does.Not.Match(@"SEARCH x USING (COVERING )?INDEX ix_"), resultsPlan);
+        Assert.That(resultsPlan, Does.Not.Contain("TEMP B-TREE"), resultsPlan);
     }
 
     [Test]
@@ -153,6 +166,20 @@ public sealed class HistoryFilterTests
             Assert.That(TestData.Scalar(connection, "SELECT count(*) FROM build_properties p JOIN builds b ON b.id = p.build_id WHERE p.builder_id IS b.builder_id AND p.number IS b.number"), Is.EqualTo(3));
             Assert.That(TestData.Scalar(connection, $"SELECT number FROM source_stamps WHERE branch = 'topic'"), Is.EqualTo(created));
         });
+    }
+
+    // SQLite's choice between indexes depends on their sizes, so the plans are checked on a history of some size:
+    // 3,000 builds of one builder, most on one branch, every one with two properties.
+    private static async Task SeedAsync(SqliteBuildStore store)
+    {
+        var builds = Enumerable.Range(1, 3000).Select(n => TestData.Build(
+            number: n,
+            finishedAt: n % 100 == 0 ? null : TestData.T0.AddHours(1),
+            result: (BuildResult)(n % 3),
+            branch: n % 10 == 0 ? "topic" : "main",
+            revision: "r" + n,
+            properties: new Dictionary<string, PropertyValue> { ["pr"] = new((n % 50).ToString(System.Globalization.CultureInfo.InvariantCulture), "c"), ["os"] = new("linux", "w") }));
+        await store.ApplyAsync(new WriteBatch { Builds = [.. builds] });
     }
 
     private static string Explain(TestStore test, string sql, DynamicParameters parameters)

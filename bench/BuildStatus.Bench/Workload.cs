@@ -123,6 +123,8 @@ public static class Workload
             result.Write.Batches = timing.Batches;
             result.Write.BatchRows = timing.Rows;
             result.PeakWorkingSetWriteMB = sampler.PeakMB;
+            result.MedianWorkingSetWriteMB = sampler.PercentileMB(0.5);
+            result.P99WorkingSetWriteMB = sampler.PercentileMB(0.99);
             GC.Collect();
             result.GcHeapAfterWriteMB = GC.GetTotalMemory(forceFullCollection: true) / 1e6;
 
@@ -324,10 +326,15 @@ public static class Workload
     }
 }
 
-/// <summary>Samples the process working set every 20 ms (PeakWorkingSet64 covers the whole process lifetime).</summary>
+/// <summary>
+/// Samples the process working set every 20 ms (PeakWorkingSet64 covers the whole process lifetime): the peak, and a
+/// histogram by MB (constant size, so the sampler's own memory does not grow with the run) for its percentiles.
+/// </summary>
 internal sealed class WorkingSetSampler : IDisposable
 {
     private readonly Timer _timer;
+    private readonly Lock _histogramLock = new();
+    private readonly long[] _histogram = new long[65536]; // samples per whole MB, guarded by _histogramLock
     private long _peak;
 
     public WorkingSetSampler()
@@ -345,6 +352,27 @@ internal sealed class WorkingSetSampler : IDisposable
         }
     }
 
+    /// <summary>Gets the working set that the given share of the samples were at or below, in whole MB.</summary>
+    public double PercentileMB(double q)
+    {
+        lock (_histogramLock)
+        {
+            var total = _histogram.Sum();
+            var want = Math.Max(1, (long)Math.Ceiling(q * total));
+            long seen = 0;
+            for (var mb = 0; mb < _histogram.Length; mb++)
+            {
+                seen += _histogram[mb];
+                if (seen >= want)
+                {
+                    return mb;
+                }
+            }
+
+            return _histogram.Length - 1;
+        }
+    }
+
     private void Sample()
     {
         using var self = System.Diagnostics.Process.GetCurrentProcess();
@@ -352,6 +380,11 @@ internal sealed class WorkingSetSampler : IDisposable
         long seen;
         while ((seen = Interlocked.Read(ref _peak)) < ws && Interlocked.CompareExchange(ref _peak, ws, seen) != seen)
         {
+        }
+
+        lock (_histogramLock)
+        {
+            _histogram[Math.Clamp(ws / 1_000_000, 0, _histogram.Length - 1)]++;
         }
     }
 

@@ -16,6 +16,7 @@ public sealed class HistoryFilterTests
     private static IEnumerable<TestCaseData> Drivers()
     {
         yield return Case(new BuildQuery("linux"), Driver.Walk, "ux_builds_builder_number");
+        yield return Case(new BuildQuery("linux") { StartedBefore = TestData.T0, Finished = true }, Driver.Walk, "ix_builds_builder_number_started");
         yield return Case(new BuildQuery("linux") { Revision = "abc", Branch = "main", Results = Failure }, Driver.Revision, "ix_source_stamps_revision_builder_number");
         yield return Case(new BuildQuery("linux") { Finished = false, Branch = "main" }, Driver.Unfinished, "ix_builds_builder_unfinished");
         yield return Case(new BuildQuery("linux") { PropertyName = "pr", PropertyValue = "7", Branch = "main" }, Driver.PropertyValue, "ix_build_properties_name_value_builder_number");

@@ -61,7 +61,10 @@ internal static class BuildQueryPlanner
         /// <summary><c>build_properties (name, builder_id, number)</c>: builds that have the property, any value.</summary>
         PropertyName,
 
-        /// <summary><c>builds (builder_id, number)</c>: the builder's whole history, newest first.</summary>
+        /// <summary>
+        /// <c>builds (builder_id, number)</c>: the builder's whole history, newest first; with a (wide) time range,
+        /// <c>(builder_id, number, started_at)</c>, so builds outside the range are skipped without reading their rows.
+        /// </summary>
         Walk,
     }
 
@@ -201,6 +204,7 @@ internal static class BuildQueryPlanner
                     Driver.Unfinished => "ix_builds_builder_unfinished",
                     Driver.StartedWithin => "ix_builds_builder_started",
                     Driver.Results => "ix_builds_builder_result",
+                    _ when query.StartedAtOrAfter is not null || query.StartedBefore is not null => "ix_builds_builder_number_started",
                     _ => "ux_builds_builder_number",
                 };
                 sql.Append(" FROM builds b INDEXED BY ").Append(index).Append(" JOIN builders r ON r.id = b.builder_id WHERE b.builder_id = ").Append(BuilderId);

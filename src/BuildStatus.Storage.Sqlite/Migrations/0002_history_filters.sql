@@ -28,3 +28,7 @@ CREATE INDEX ix_build_properties_name_builder_number ON build_properties (name, 
 
 -- Finished = false: the few unfinished builds of a builder, newest first (ix_builds_unfinished is keyed by host first).
 CREATE INDEX ix_builds_builder_unfinished ON builds (builder_id, number DESC) WHERE finished_at IS NULL;
+
+-- A wide time range walks the builder's history newest first: with the start time in the index, the builds it
+-- skips are checked from the index alone, without reading their rows.
+CREATE INDEX ix_builds_builder_number_started ON builds (builder_id, number DESC, started_at);

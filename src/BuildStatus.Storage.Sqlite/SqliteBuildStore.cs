@@ -337,8 +337,9 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
     /// Runs as one statement that reads candidates newest first from one index range keyed by the most selective
     /// filter given (revision, unfinished, property value, a narrow time range, branch, results, property name, in
     /// that order; else the builder's whole history) and checks the other filters per candidate, so rare and absent
-    /// values cost as little as common ones. A time range is counted first (at most 4,096 index entries) to decide
-    /// whether it is narrow.
+    /// values cost as little as common ones. Two shapes are counted first, index-only and bounded, to choose: a time
+    /// range (is it narrow: at most 4,096 builds?) and a branch given with results (which of the two has fewer
+    /// builds among the builder's newest 1,024 numbers drives).
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
     public async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
@@ -475,8 +476,8 @@ public sealed class SqliteBuildStore : IBuildStore, IDisposable
     /// </summary>
     /// <remarks>
     /// The checkpoint never blocks a writer: it runs after the writer lock is released, on a reader connection, in
-    /// <c>PASSIVE</c> mode, so it copies what no reader still needs and waits for nobody. The WAL file is then cut
-    /// back to 4 MiB (<c>journal_size_limit</c>) by the first write after the checkpoint.
+    /// <c>PASSIVE</c> mode, so it copies what no reader still needs and waits for nobody. Once a checkpoint has
+    /// copied the whole WAL, the next write cuts the WAL file back to 4 MiB (<c>journal_size_limit</c>).
     /// </remarks>
     /// <param name="cancellationToken">Stops between transactions.</param>
     /// <returns>The number of pages returned to the file system.</returns>

@@ -32,11 +32,6 @@ internal static class BuildQueryPlanner
 
     private const string BuilderId = "(SELECT id FROM builders WHERE name = @BuilderName)";
 
-    // Per-candidate checks of a build's own stamps and properties must look the build up by id (its UNIQUE
-    // (build_id, ...) index). Without statistics SQLite may instead pick a filter index by the value alone, walking
-    // every build of that value for each candidate (800,000 stamps of a common branch): a unary + on the value
-    // keeps that term out of index selection.
-
     /// <summary>The index range a query is driven by, most selective first (the first that applies is used).</summary>
     internal enum Driver
     {
@@ -235,6 +230,11 @@ internal static class BuildQueryPlanner
         }
 
         AppendTimeRange(sql, parameters, query);
+
+        // Per-candidate checks of a build's own stamps and properties must look the build up by id (the UNIQUE
+        // (build_id, ...) indexes). Without statistics SQLite may pick a filter index by the value alone instead,
+        // walking every build of that value for each candidate (800,000 stamps of a common branch): a unary + on
+        // the value keeps that term out of index selection. The duplicate-stamp check above does the same.
         if (query.Branch is not null && driver != Driver.Branch)
         {
             sql.Append(" AND EXISTS (SELECT 1 FROM source_stamps x WHERE x.build_id = b.id AND +x.branch = @Branch)");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every measurement quoted in docs/BENCHMARKS.md; JSON and logs go to ${OUT:-/tmp/buildstatus-bench}.
-# Usage: bench/run-targets.sh [w1|bdn|all]   (default all). Takes ~15-20 minutes on 2 cores.
+# Usage: bench/run-targets.sh [w1|bdn|all]   (default all). Takes ~25 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/buildstatus-bench}
@@ -25,11 +25,13 @@ if [[ $what == w1 || $what == all ]]; then
   # Memory: a fresh process per size, so PeakWorkingSet64 is that run's.
   $W1 --builds 2000 --query-iterations 200 --json "$OUT/w1-mem-2000.json" > "$OUT/w1-mem-2000.log"
   $W1 --builds 20000 --query-iterations 200 --json "$OUT/w1-mem-20000.json" > "$OUT/w1-mem-20000.log"
+  $W1 --builds 200000 --query-iterations 200 --json "$OUT/w1-mem-200000.json" > "$OUT/w1-mem-200000.log"   # ~3 min, 5 GB of temp file
 fi
 
 if [[ $what == bdn || $what == all ]]; then
   B="dotnet bench/BuildStatus.Benchmarks/bin/Release/net10.0/BuildStatus.Benchmarks.dll"
   $B --history-percentiles 1000000 10000 > "$OUT/history-p99.log"
+  $B --history-filters 1000000 1000 > "$OUT/history-filters.log"
   # BenchmarkDotNet finds the project from the working directory (the repository root); artifacts go to
   # ./BenchmarkDotNet.Artifacts (ignored by git).
   $B --filter '*' > "$OUT/bdn.log"

@@ -27,7 +27,9 @@ public static class Program
 #if DEBUG
         Console.Error.WriteLine("warning: a Debug build; run with -c Release for figures worth quoting.");
 #endif
+        using var gcEvents = GcEventProbe.StartIfRequested();
         var result = await Workload.RunAsync(options, options.Print ? Console.Out : null);
+        gcEvents?.Print(Console.Out);
         result.Command = "BuildStatus.Bench " + string.Join(' ', args);
         if (options.Print)
         {
@@ -80,7 +82,7 @@ public static class Program
         }
 
         o.WriteLine();
-        o.WriteLine(string.Create(c, $"db {r.DatabaseBytes / 1e6:0.0} MB ({r.LogChunks} log chunks); peak working set {r.PeakWorkingSetMB:0.0} MB (write phase {r.PeakWorkingSetWriteMB:0.0} MB); GC heap after write {r.GcHeapAfterWriteMB:0.0} MB"));
+        o.WriteLine(string.Create(c, $"db {r.DatabaseBytes / 1e6:0.0} MB ({r.LogChunks} log chunks); peak working set {r.PeakWorkingSetMB:0.0} MB (write phase {r.PeakWorkingSetWriteMB:0.0} MB, median {r.MedianWorkingSetWriteMB:0} MB, p99 {r.P99WorkingSetWriteMB:0} MB of 20 ms samples); GC heap after write {r.GcHeapAfterWriteMB:0.0} MB"));
         o.WriteLine(r.Store == "null" ? "read-back: none (--store null discards writes)" : string.Create(c, $"read-back: {(r.VerificationOk ? "OK" : "MISMATCH")} ({r.VerifiedBuilds} builds, {r.VerifiedLines} lines compared, plus the last 50 of every builder)"));
 
         void Row(string name, WritePhaseResult w) =>

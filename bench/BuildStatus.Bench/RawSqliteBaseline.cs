@@ -17,7 +17,7 @@ namespace BuildStatus.Bench;
 /// </summary>
 internal static class RawSqliteBaseline
 {
-    public const string SchemaDescription = "the library's schema (0001_initial.sql, created by SqliteBuildStore.InitializeAsync), same indexes and foreign keys";
+    public const string SchemaDescription = "the library's schema (every migration, created by SqliteBuildStore.InitializeAsync), same indexes and foreign keys";
 
     private const int BuildsPerTransaction = 100; // 100 builds x 80,000 bytes of log text = 8 MB, the library's default MaxBatchBytes
 

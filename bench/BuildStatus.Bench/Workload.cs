@@ -123,6 +123,8 @@ public static class Workload
             result.Write.Batches = timing.Batches;
             result.Write.BatchRows = timing.Rows;
             result.PeakWorkingSetWriteMB = sampler.PeakMB;
+            result.MedianWorkingSetWriteMB = sampler.PercentileMB(0.5);
+            result.P99WorkingSetWriteMB = sampler.PercentileMB(0.99);
             GC.Collect();
             result.GcHeapAfterWriteMB = GC.GetTotalMemory(forceFullCollection: true) / 1e6;
 
@@ -148,7 +150,6 @@ public static class Workload
     {
         var n = options.Builds;
         var numbers = new int[n];
-        var finished = new Task[n];
         var next = -1;
         var stopwatch = Stopwatch.StartNew();
 
@@ -157,11 +158,26 @@ public static class Workload
             // One buffer per worker, rewritten for every append as a host reading a pipe would: the library copies the
             // text before the append's task completes, so no string is made per append or per line.
             var text = new char[WorkloadText.AppendLength];
+
+            // This worker's finish tasks not yet seen complete, oldest first. Completed ones are awaited and dropped as
+            // it goes, so the runner holds only the tasks still in flight, not one per build of the whole run (200,000
+            // tasks would be 14 MB of the runner's own in a memory comparison between history lengths).
+            var finishing = new Queue<Task>();
             while (true)
             {
+                while (finishing.TryPeek(out var oldest) && oldest.IsCompleted)
+                {
+                    await finishing.Dequeue();
+                }
+
                 var i = Interlocked.Increment(ref next);
                 if (i >= n)
                 {
+                    while (finishing.TryDequeue(out var task))
+                    {
+                        await task;
+                    }
+
                     return;
                 }
 
@@ -184,7 +200,7 @@ public static class Workload
 
                 // Every 50th build ends in Exception; the others take the worst of their steps, computed by the library.
                 var explicitResult = i % 50 == 49 ? BuildResult.Exception : (BuildResult?)null;
-                finished[i] = build.FinishAsync(explicitResult, cancellationToken: cancellationToken);
+                finishing.Enqueue(build.FinishAsync(explicitResult, cancellationToken: cancellationToken));
             }
         }
 
@@ -195,7 +211,6 @@ public static class Workload
         }
 
         await Task.WhenAll(workers);
-        await Task.WhenAll(finished);
         await host.FlushAsync(cancellationToken);
         stopwatch.Stop();
         result.Write = WritePhaseResult.From(stopwatch.Elapsed.TotalSeconds, n);
@@ -311,10 +326,15 @@ public static class Workload
     }
 }
 
-/// <summary>Samples the process working set every 20 ms (PeakWorkingSet64 covers the whole process lifetime).</summary>
+/// <summary>
+/// Samples the process working set every 20 ms (PeakWorkingSet64 covers the whole process lifetime): the peak, and a
+/// histogram by MB (constant size, so the sampler's own memory does not grow with the run) for its percentiles.
+/// </summary>
 internal sealed class WorkingSetSampler : IDisposable
 {
     private readonly Timer _timer;
+    private readonly Lock _histogramLock = new();
+    private readonly long[] _histogram = new long[65536]; // samples per whole MB, guarded by _histogramLock
     private long _peak;
 
     public WorkingSetSampler()
@@ -332,6 +352,27 @@ internal sealed class WorkingSetSampler : IDisposable
         }
     }
 
+    /// <summary>Gets the working set that the given share of the samples were at or below, in whole MB.</summary>
+    public double PercentileMB(double q)
+    {
+        lock (_histogramLock)
+        {
+            var total = _histogram.Sum();
+            var want = Math.Max(1, (long)Math.Ceiling(q * total));
+            long seen = 0;
+            for (var mb = 0; mb < _histogram.Length; mb++)
+            {
+                seen += _histogram[mb];
+                if (seen >= want)
+                {
+                    return mb;
+                }
+            }
+
+            return _histogram.Length - 1;
+        }
+    }
+
     private void Sample()
     {
         using var self = System.Diagnostics.Process.GetCurrentProcess();
@@ -339,6 +380,11 @@ internal sealed class WorkingSetSampler : IDisposable
         long seen;
         while ((seen = Interlocked.Read(ref _peak)) < ws && Interlocked.CompareExchange(ref _peak, ws, seen) != seen)
         {
+        }
+
+        lock (_histogramLock)
+        {
+            _histogram[Math.Clamp(ws / 1_000_000, 0, _histogram.Length - 1)]++;
         }
     }
 

@@ -70,6 +70,10 @@ public sealed class WorkloadResult
     [JsonPropertyName("log_chunks")] public long LogChunks { get; set; }
     [JsonPropertyName("peak_working_set_MB")] public double PeakWorkingSetMB { get; set; }
     [JsonPropertyName("peak_working_set_write_MB")] public double PeakWorkingSetWriteMB { get; set; }
+
+    [JsonPropertyName("median_working_set_write_MB")] public double MedianWorkingSetWriteMB { get; set; }
+
+    [JsonPropertyName("p99_working_set_write_MB")] public double P99WorkingSetWriteMB { get; set; }
     [JsonPropertyName("gc_heap_after_write_MB")] public double GcHeapAfterWriteMB { get; set; }
     [JsonPropertyName("verified_builds")] public int VerifiedBuilds { get; set; }
     [JsonPropertyName("verified_lines")] public long VerifiedLines { get; set; }

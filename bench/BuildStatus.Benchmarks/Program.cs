@@ -15,6 +15,7 @@ namespace BuildStatus.Benchmarks;
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --filter '*'
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --filter '*StatusMutation*'
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --history-percentiles [builds] [runs]
+/// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --history-filters [builds] [runs] [name filter]
 /// </code>
 /// </summary>
 public static class Program
@@ -26,6 +27,14 @@ public static class Program
             var builds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
             var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10_000;
             HistoryPercentilesAsync(builds, runs).GetAwaiter().GetResult();
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "--history-filters")
+        {
+            var builds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+            var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1_000;
+            HistoryFilterPercentiles.RunAsync(builds, runs, args.Length > 3 ? args[3] : null).GetAwaiter().GetResult();
             return 0;
         }
 

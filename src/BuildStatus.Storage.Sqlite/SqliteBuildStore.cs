@@ -334,8 +334,12 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Runs as one statement that walks the builder's builds newest first on the <c>(builder_id, number DESC)</c>
-    /// index; branch, revision and property filters are indexed lookups per build.
+    /// Runs as one statement that reads candidates newest first from one index range keyed by the most selective
+    /// filter given (revision, unfinished, property value, a narrow time range, branch, results, property name, in
+    /// that order; else the builder's whole history) and checks the other filters per candidate, so rare and absent
+    /// values cost as little as common ones. Two shapes are counted first, index-only and bounded, to choose: a time
+    /// range (is it narrow: at most 4,096 builds?) and a branch given with results (which of the two has fewer
+    /// builds among the builder's newest 1,024 numbers drives).
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
     public async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
@@ -466,17 +470,23 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
 
     /// <summary>
     /// Returns free pages (left by <see cref="PruneAsync"/> or by replaced rows) to the file system, so the file
-    /// shrinks, then checkpoints the WAL and truncates it. Runs <c>PRAGMA incremental_vacuum</c> in transactions of at
-    /// most 1,024 pages, so writers wait only briefly. Databases this store creates use <c>auto_vacuum=INCREMENTAL</c>;
-    /// on a file created without it this does nothing but the checkpoint (run <c>VACUUM</c> offline instead).
+    /// shrinks, then checkpoints the WAL. Runs <c>PRAGMA incremental_vacuum</c> in transactions of at most 1,024
+    /// pages, so writers wait only briefly. Databases this store creates use <c>auto_vacuum=INCREMENTAL</c>; on a
+    /// file created without it this does nothing but the checkpoint (run <c>VACUUM</c> offline instead).
     /// </summary>
+    /// <remarks>
+    /// The checkpoint never blocks a writer: it runs after the writer lock is released, on a reader connection, in
+    /// <c>PASSIVE</c> mode, so it copies what no reader still needs and waits for nobody. Once a checkpoint has
+    /// copied the whole WAL, the next write cuts the WAL file back to 4 MiB (<c>journal_size_limit</c>).
+    /// </remarks>
     /// <param name="cancellationToken">Stops between transactions.</param>
     /// <returns>The number of pages returned to the file system.</returns>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public async Task<long> VacuumAsync(CancellationToken cancellationToken = default)
     {
         long released = 0;
-        while (true)
+        var more = true;
+        while (more)
         {
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -487,23 +497,29 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
                 var free = writer.ExecuteScalar<long>("PRAGMA freelist_count;");
                 if (free == 0 || writer.ExecuteScalar<long>("PRAGMA auto_vacuum;") != 2)
                 {
-                    writer.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
-                    return released;
+                    break;
                 }
 
                 writer.Execute($"PRAGMA incremental_vacuum({VacuumPagesPerTransaction});");
                 var after = writer.ExecuteScalar<long>("PRAGMA freelist_count;");
                 released += free - after;
-                if (after >= free)
-                {
-                    return released;
-                }
+                more = after < free;
             }
             finally
             {
                 _writeLock.Release();
             }
         }
+
+        // Outside the writer lock: a checkpoint that waited for readers (TRUNCATE, RESTART, FULL) would hold up every
+        // write of this store (and, as SQLite's write lock, of other processes) for up to BusyTimeout.
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(PASSIVE);", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        return released;
     }
 
     /// <summary>Closes the writer connection and the idle pooled reader connections of this file.</summary>

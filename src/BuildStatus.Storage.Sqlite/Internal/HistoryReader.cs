@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -70,67 +69,29 @@ internal static class HistoryReader
 
     public static async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(SqliteConnection connection, BuildQuery query, CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder(BuildColumns).Append(" WHERE b.builder_id = (SELECT id FROM builders WHERE name = @BuilderName)");
-        var parameters = new DynamicParameters();
-        parameters.Add("BuilderName", query.BuilderName);
-        if (query.BeforeNumber is { } before)
+        var driver = BuildQueryPlanner.Choose(query);
+        if (BuildQueryPlanner.MayDriveByResults(query, driver))
         {
-            sql.Append(" AND b.number < @BeforeNumber");
-            parameters.Add("BeforeNumber", before);
-        }
-
-        if (query.Results is { } results)
-        {
-            // Unfinished builds have a NULL result, so they never match.
-            sql.Append(" AND b.result IN (SELECT value FROM json_each(@Results))");
-            parameters.Add("Results", "[" + string.Join(',', results.Select(r => ((int)r).ToString(CultureInfo.InvariantCulture))) + "]");
-        }
-
-        if (query.Finished is { } finished)
-        {
-            sql.Append(finished ? " AND b.finished_at IS NOT NULL" : " AND b.finished_at IS NULL");
-        }
-
-        if (query.StartedAtOrAfter is { } from)
-        {
-            sql.Append(" AND b.started_at >= @From");
-            parameters.Add("From", UnixTime.ToBound(from));
-        }
-
-        if (query.StartedBefore is { } to)
-        {
-            sql.Append(" AND b.started_at < @To");
-            parameters.Add("To", UnixTime.ToBound(to));
-        }
-
-        if (query.Branch is { } branch)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM source_stamps s WHERE s.build_id = b.id AND s.branch = @Branch)");
-            parameters.Add("Branch", branch);
-        }
-
-        if (query.Revision is { } revision)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM source_stamps s WHERE s.build_id = b.id AND s.revision = @Revision)");
-            parameters.Add("Revision", revision);
-        }
-
-        if (query.PropertyName is { } propertyName)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM build_properties p WHERE p.build_id = b.id AND p.name = @PropertyName");
-            parameters.Add("PropertyName", propertyName);
-            if (query.PropertyValue is { } propertyValue)
+            var (countSql, countParameters) = BuildQueryPlanner.CountBranchAndResults(query);
+            var counts = await connection.QuerySingleOrDefaultAsync<(long Branch, long Results)>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (counts.Results < counts.Branch)
             {
-                sql.Append(" AND p.value = @PropertyValue");
-                parameters.Add("PropertyValue", propertyValue);
+                driver = BuildQueryPlanner.Driver.Results;
             }
-
-            sql.Append(')');
         }
 
-        sql.Append(" ORDER BY b.number DESC LIMIT @Limit");
-        parameters.Add("Limit", query.Limit);
-        return await LoadBuildsAsync(connection, sql.ToString(), parameters, cancellationToken).ConfigureAwait(false);
+        if (BuildQueryPlanner.MayUseTimeRange(query, driver))
+        {
+            var (countSql, countParameters) = BuildQueryPlanner.CountTimeRange(query);
+            var inRange = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (inRange < BuildQueryPlanner.NarrowTimeRange)
+            {
+                driver = BuildQueryPlanner.Driver.StartedWithin;
+            }
+        }
+
+        var (sql, parameters) = BuildQueryPlanner.Build(query, driver);
+        return await LoadBuildsAsync(connection, sql, parameters, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<IReadOnlyList<StoredStep>> GetStepsAsync(SqliteConnection connection, BuildKey build, CancellationToken cancellationToken)

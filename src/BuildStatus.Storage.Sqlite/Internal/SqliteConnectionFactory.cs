@@ -6,6 +6,9 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 /// <summary>Opens the store's connections with its pragmas. Immutable after construction, so safe from any thread.</summary>
 internal sealed class SqliteConnectionFactory
 {
+    /// <summary>The size the writer cuts the WAL file back to when it restarts the WAL (4 MiB, SQLite's autocheckpoint size).</summary>
+    public const long JournalSizeLimitBytes = 4 * 1024 * 1024;
+
     private readonly string _writerConnectionString;
     private readonly string _pragmas;
 
@@ -39,7 +42,7 @@ internal sealed class SqliteConnectionFactory
 
     /// <summary>
     /// Opens the writer connection: incremental auto-vacuum (takes effect only while the file has no tables),
-    /// WAL journal mode (persistent in the file), then the per-connection pragmas.
+    /// WAL journal mode (persistent in the file), the per-connection pragmas and the WAL size limit.
     /// </summary>
     public SqliteConnection OpenWriter()
     {
@@ -50,6 +53,9 @@ internal sealed class SqliteConnectionFactory
             Execute(connection, _pragmas);
             Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL;");
             Execute(connection, "PRAGMA journal_mode = WAL;");
+
+            // When a checkpoint has copied the whole WAL, the next write starts it over and cuts the file back to this.
+            Execute(connection, $"PRAGMA journal_size_limit = {JournalSizeLimitBytes};");
             return connection;
         }
         catch

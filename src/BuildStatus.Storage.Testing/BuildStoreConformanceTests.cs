@@ -54,6 +54,14 @@ public abstract partial class BuildStoreConformanceTests
     /// The default is <see langword="false"/>, which skips the tests that need it.</summary>
     protected virtual bool SupportsSharedInstances => false;
 
+    /// <summary>
+    /// Gets whether the store claims persistence: every batch it acknowledged is read back by a new instance on the
+    /// same directory, after this one was disposed, in another process. The default is <see langword="true"/>; a
+    /// store that keeps history only in process memory (such as <c>InMemoryBuildStore</c>) overrides it with
+    /// <see langword="false"/>, which skips the durability tests.
+    /// </summary>
+    protected virtual bool IsDurable => true;
+
     /// <summary>Gets the store under test, created and initialized for the current test.</summary>
     protected IBuildStore Store => _store ?? throw new InvalidOperationException("The store is created in SetUpAsync.");
 
@@ -94,6 +102,22 @@ public abstract partial class BuildStoreConformanceTests
     /// <param name="directory">A fresh, empty directory that belongs to the current test and is deleted after it.</param>
     /// <returns>A new, uninitialized store.</returns>
     protected abstract IBuildStore CreateStore(string directory);
+
+    /// <summary>Calls <see cref="CreateStore"/> for the fresh-process helper (<c>FreshProcess/Program.cs</c>).</summary>
+    internal IBuildStore CreateStoreInFreshProcess(string directory) => CreateStore(directory);
+
+    /// <summary>Disposes every store the test opened so far (the next <see cref="OpenStoreAsync"/> opens a new one).</summary>
+    /// <returns>A task that completes when they are disposed.</returns>
+    protected async Task CloseStoresAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        _stores.Clear();
+        _store = null;
+    }
 
     /// <summary>Creates and initializes another store on the current test's directory; it is disposed after the test.</summary>
     /// <returns>The store.</returns>

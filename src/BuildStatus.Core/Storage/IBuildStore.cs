@@ -13,12 +13,13 @@ namespace BuildStatus.Storage;
 /// <see cref="BuildQuery"/> has passed <see cref="BuildQuery.Validate"/>, a <see cref="RetentionPolicy"/> has passed
 /// <see cref="RetentionPolicy.Validate"/>, line ranges are not negative, and a <see cref="WriteBatch"/> built by Core
 /// passes <see cref="WriteBatch.Validate"/> (a store may check again; <see cref="WriteBatchRules.Check"/> does);</item>
-/// <item><see cref="InitializeAsync"/> has completed before any other member is called on the instance (a store
-/// may initialize lazily instead, or throw <see cref="InvalidOperationException"/> when called before it);
-/// <see cref="IAsyncDisposable.DisposeAsync"/> is called once no other call is in progress;</item>
-/// <item>Core calls <see cref="ApplyAsync"/> from one writer at a time, in order; reads,
-/// <see cref="CreateBuildAsync"/> and <see cref="PruneAsync"/>
-/// come from any thread meanwhile.</item>
+/// <item>Core calls <see cref="InitializeAsync"/> when the host starts, before its own first write; a member called
+/// before that completed (a history read before the host started) may initialize the store lazily or throw
+/// <see cref="InvalidOperationException"/>, and must never damage the store; <see cref="IAsyncDisposable.DisposeAsync"/>
+/// is called once the host stopped;</item>
+/// <item>Core's writer calls <see cref="ApplyAsync"/> for one batch at a time, in order (a build start that lost a
+/// race may apply a one-build batch of its own meanwhile); reads, <see cref="CreateBuildAsync"/> and
+/// <see cref="PruneAsync"/> come from any thread meanwhile.</item>
 /// </list>
 /// <para>What a store must do:</para>
 /// <list type="bullet">

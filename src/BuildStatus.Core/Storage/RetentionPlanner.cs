@@ -56,6 +56,17 @@ public sealed class RetentionPlanner
     /// policy has no log horizon.</summary>
     public DateTimeOffset? LogCutoff { get; }
 
+    /// <summary>
+    /// Gets a bound that lets a backend read fewer builds, or <see langword="null"/> when every finished build must be
+    /// passed to <see cref="Classify"/> (the policy has a per-builder count, which ranks them all). When set (the
+    /// policy has horizons only), only builds that finished strictly before it can be due, and a backend may pass
+    /// only those, still builder by builder and numbers descending.
+    /// </summary>
+    public DateTimeOffset? FinishedBefore =>
+        _policy.MaxBuildsPerBuilder is not null || _policy.MaxLogBuildsPerBuilder is not null ? null
+        : BuildCutoff is { } b && LogCutoff is { } l ? (b > l ? b : l)
+        : BuildCutoff ?? LogCutoff;
+
     /// <summary>Gets whether the policy can delete anything at all (<see cref="RetentionPolicy.IsEnabled"/>); when
     /// not, a backend need not read its builds.</summary>
     public bool IsEnabled => _policy.IsEnabled;

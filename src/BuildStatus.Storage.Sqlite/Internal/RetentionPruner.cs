@@ -40,12 +40,17 @@ internal static class RetentionPruner
             return targets;
         }
 
+        // With horizons only, the planner lets us read just the builds finished before its bound (rounded up to the
+        // next stored microsecond, so no build it would delete is left out; it still compares each one exactly).
         var logs = new List<long>();
+        var bound = planner.FinishedBefore is { } before ? UnixTime.ToBound(before) : (long?)null;
         var rows = connection.Query<FinishedBuild>(
             "SELECT b.id AS Id, r.name AS Builder, b.number AS Number, b.finished_at AS FinishedAt, "
             + "CASE WHEN @logs THEN EXISTS (SELECT 1 FROM logs l WHERE l.build_id = b.id) ELSE 0 END AS HasLogs "
-            + "FROM builds b JOIN builders r ON r.id = b.builder_id WHERE b.finished_at IS NOT NULL ORDER BY b.builder_id, b.number DESC",
-            new { logs = policy.LogHorizon is not null || policy.MaxLogBuildsPerBuilder is not null },
+            + "FROM builds b JOIN builders r ON r.id = b.builder_id WHERE b.finished_at IS NOT NULL"
+            + (bound is null ? string.Empty : " AND b.finished_at < @bound")
+            + " ORDER BY b.builder_id, b.number DESC",
+            new { logs = policy.LogHorizon is not null || policy.MaxLogBuildsPerBuilder is not null, bound },
             buffered: false);
         foreach (var row in rows)
         {

@@ -75,4 +75,17 @@ public sealed class RetentionPlannerTests
         Assert.That(planner.IsEnabled, Is.False);
         Assert.That(planner.Classify(new BuildKey("a", 1), DateTimeOffset.MinValue), Is.EqualTo(RetentionAction.Keep));
     }
+
+    [Test]
+    public void FinishedBefore_HorizonsOnly_IsTheLaterCutoffAndNullWithACount()
+    {
+        var horizons = new RetentionPlanner(new RetentionPolicy { BuildHorizon = TimeSpan.FromDays(7), LogHorizon = TimeSpan.FromDays(1) }, Now);
+        var withCount = new RetentionPlanner(new RetentionPolicy { BuildHorizon = TimeSpan.FromDays(7), MaxLogBuildsPerBuilder = 3 }, Now);
+        var buildOnly = new RetentionPlanner(new RetentionPolicy { BuildHorizon = TimeSpan.FromDays(7) }, Now);
+
+        Assert.That(horizons.FinishedBefore, Is.EqualTo(Now - TimeSpan.FromDays(1)), "a build finished after both cutoffs is always kept");
+        Assert.That(withCount.FinishedBefore, Is.Null, "a count ranks every finished build");
+        Assert.That(buildOnly.FinishedBefore, Is.EqualTo(Now - TimeSpan.FromDays(7)));
+        Assert.That(horizons.Classify(new BuildKey("a", 1), Now - TimeSpan.FromDays(1)), Is.EqualTo(RetentionAction.Keep));
+    }
 }

@@ -120,29 +120,34 @@ public interface IBuildStore : IAsyncDisposable
     /// <summary>Returns every builder, ordered by name (ordinal).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The builders.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredBuilder>> GetBuildersAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Returns a builder, or <see langword="null"/>.</summary>
+    /// <summary>Returns a builder, or <see langword="null"/>; the name compares ordinally (exactly).</summary>
     /// <param name="name">The builder name.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The builder, or <see langword="null"/>.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<StoredBuilder?> GetBuilderAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>Returns every worker, ordered by name (ordinal).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The workers.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredWorker>> GetWorkersAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Returns a worker, or <see langword="null"/>.</summary>
+    /// <summary>Returns a worker, or <see langword="null"/>; the name compares ordinally (exactly).</summary>
     /// <param name="name">The worker name.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The worker, or <see langword="null"/>.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<StoredWorker?> GetWorkerAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>Returns a build, or <see langword="null"/>.</summary>
     /// <param name="key">The build's key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The build (with its stamps, changes, users and properties in stored order), or <see langword="null"/>.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<StoredBuild?> GetBuildAsync(BuildKey key, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -158,24 +163,28 @@ public interface IBuildStore : IAsyncDisposable
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The builds.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Returns a build's steps, ordered by number.</summary>
     /// <param name="build">The build's key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The steps (empty when the build has none or does not exist).</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredStep>> GetStepsAsync(BuildKey build, CancellationToken cancellationToken = default);
 
     /// <summary>Returns a step's logs, ordered by number.</summary>
     /// <param name="step">The step's key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The logs (empty when there are none).</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredLog>> GetLogsAsync(StepKey step, CancellationToken cancellationToken = default);
 
     /// <summary>Returns a log, or <see langword="null"/>.</summary>
     /// <param name="log">The log's key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The log, or <see langword="null"/>.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<StoredLog?> GetLogAsync(LogKey log, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -188,12 +197,14 @@ public interface IBuildStore : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The lines (empty past the end, for <paramref name="maxLines"/> zero or for an unknown log), each with
     /// its line number, channel and text as appended.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<LogLine>> ReadLogLinesAsync(LogKey log, long firstLine, int maxLines, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the unfinished builds that <paramref name="hostName"/> ran, for recovery, ordered by builder and number.</summary>
     /// <param name="hostName">The host name.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The builds.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsAsync(string hostName, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace BuildStatus.Storage.Testing.FreshProcess;
 
 /// <summary>
 /// Everything a store returns, as text: builders, workers, every build of every builder (newest first), their steps,
-/// logs and lines, one JSON row a line. Two stores hold the same history exactly when their dumps are equal.
+/// logs and lines, one JSON row a line, dictionaries sorted by key (their order is not part of the contract). Two
+/// stores hold the same history exactly when their dumps are equal.
 /// </summary>
 internal static class StoreDump
 {
@@ -20,7 +21,7 @@ internal static class StoreDump
 
         foreach (var worker in await store.GetWorkersAsync(cancellationToken))
         {
-            Row("worker", worker);
+            Row("worker", worker with { Info = Sorted(worker.Info) });
         }
 
         foreach (var builder in builders)
@@ -31,10 +32,10 @@ internal static class StoreDump
                 var page = await store.QueryBuildsAsync(query, cancellationToken);
                 foreach (var build in page)
                 {
-                    Row("build", build);
+                    Row("build", build with { Properties = Sorted(build.Properties) });
                     foreach (var step in await store.GetStepsAsync(build.Key, cancellationToken))
                     {
-                        Row("step", step);
+                        Row("step", step with { Statistics = Sorted(step.Statistics) });
                         foreach (var log in await store.GetLogsAsync(step.Key, cancellationToken))
                         {
                             Row("log", log);
@@ -51,6 +52,8 @@ internal static class StoreDump
         }
 
         return text.ToString();
+
+        static SortedDictionary<string, T> Sorted<T>(IReadOnlyDictionary<string, T> values) => new(values.ToDictionary(), StringComparer.Ordinal);
 
         void Row<T>(string kind, T row) => text.Append(kind).Append(' ').Append(JsonSerializer.Serialize(row)).Append('\n');
     }

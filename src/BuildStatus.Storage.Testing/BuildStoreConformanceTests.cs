@@ -6,7 +6,8 @@ namespace BuildStatus.Storage.Testing;
 /// <summary>
 /// The conformance suite every <see cref="IBuildStore"/> must pass. A backend runs it with a one-line subclass that
 /// implements <see cref="CreateStore"/>; each test gets a fresh store in a fresh temporary directory, and tests run
-/// in parallel.
+/// in parallel. A store that claims persistence (<see cref="IsDurable"/>) must also keep every acknowledged batch
+/// across dispose and reopen, in this process and in a fresh one that the suite starts.
 /// </summary>
 /// <remarks>
 /// Mark the subclass <c>[TestFixture]</c> even though the attribute is inherited: an assembly whose code does not
@@ -97,8 +98,11 @@ public abstract partial class BuildStoreConformanceTests
         }
     }
 
-    /// <summary>Creates the store under test in <paramref name="directory"/>. Called once per test, and once more by
-    /// the tests that open a second instance when <see cref="SupportsSharedInstances"/> is <see langword="true"/>.</summary>
+    /// <summary>Creates the store under test in <paramref name="directory"/>. Called once per test, once more by
+    /// the tests that open a second instance or reopen the store, and in a fresh process by
+    /// <see cref="Reopen_InFreshProcess_ReadsEveryAcknowledgedBatch"/>: there on a fixture created with its parameterless
+    /// constructor and no set-up, so the store must be opened from <paramref name="directory"/> alone (or override
+    /// <see cref="DumpInFreshProcessAsync"/>).</summary>
     /// <param name="directory">A fresh, empty directory that belongs to the current test and is deleted after it.</param>
     /// <returns>A new, uninitialized store.</returns>
     protected abstract IBuildStore CreateStore(string directory);

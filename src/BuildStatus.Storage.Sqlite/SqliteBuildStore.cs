@@ -423,10 +423,18 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
     /// <see cref="VacuumAsync"/>.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
-    public async Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => PruneWithProgressAsync(policy, now, null, cancellationToken);
+
+    /// <inheritdoc cref="PruneAsync"/>
+    /// <param name="policy">The policy (validated).</param>
+    /// <param name="now">The current time, from the host's <see cref="TimeProvider"/>.</param>
+    /// <param name="progress">Receives the running totals after each transaction commits, with the writer lock
+    /// released, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops between transactions: what earlier transactions deleted stays deleted.</param>
+    public async Task<PruneResult> PruneWithProgressAsync(RetentionPolicy policy, DateTimeOffset now, IProgress<PruneResult>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        policy.Validate();
         Queue<RetentionPruner.PruneTarget> targets;
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -458,6 +466,8 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
             {
                 _writeLock.Release();
             }
+
+            progress?.Report(new PruneResult(buildsDeleted, logsDeleted));
         }
 
         if (_options.VacuumAfterPrune && (buildsDeleted > 0 || logsDeleted > 0))

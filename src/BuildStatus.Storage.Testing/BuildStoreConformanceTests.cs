@@ -6,7 +6,8 @@ namespace BuildStatus.Storage.Testing;
 /// <summary>
 /// The conformance suite every <see cref="IBuildStore"/> must pass. A backend runs it with a one-line subclass that
 /// implements <see cref="CreateStore"/>; each test gets a fresh store in a fresh temporary directory, and tests run
-/// in parallel.
+/// in parallel. A store that claims persistence (<see cref="IsDurable"/>) must also keep every acknowledged batch
+/// across dispose and reopen, in this process and in a fresh one that the suite starts.
 /// </summary>
 /// <remarks>
 /// Mark the subclass <c>[TestFixture]</c> even though the attribute is inherited: an assembly whose code does not
@@ -54,6 +55,14 @@ public abstract partial class BuildStoreConformanceTests
     /// The default is <see langword="false"/>, which skips the tests that need it.</summary>
     protected virtual bool SupportsSharedInstances => false;
 
+    /// <summary>
+    /// Gets whether the store claims persistence: every batch it acknowledged is read back by a new instance on the
+    /// same directory, after this one was disposed, in another process. The default is <see langword="true"/>; a
+    /// store that keeps history only in process memory (such as <c>InMemoryBuildStore</c>) overrides it with
+    /// <see langword="false"/>, which skips the durability tests.
+    /// </summary>
+    protected virtual bool IsDurable => true;
+
     /// <summary>Gets the store under test, created and initialized for the current test.</summary>
     protected IBuildStore Store => _store ?? throw new InvalidOperationException("The store is created in SetUpAsync.");
 
@@ -89,11 +98,30 @@ public abstract partial class BuildStoreConformanceTests
         }
     }
 
-    /// <summary>Creates the store under test in <paramref name="directory"/>. Called once per test, and once more by
-    /// the tests that open a second instance when <see cref="SupportsSharedInstances"/> is <see langword="true"/>.</summary>
+    /// <summary>Creates the store under test in <paramref name="directory"/>. Called once per test, once more by
+    /// the tests that open a second instance or reopen the store, and in a fresh process by
+    /// <see cref="Reopen_InFreshProcess_ReadsEveryAcknowledgedBatch"/>: there on a fixture created with its parameterless
+    /// constructor and no set-up, so the store must be opened from <paramref name="directory"/> alone (or override
+    /// <see cref="DumpInFreshProcessAsync"/>).</summary>
     /// <param name="directory">A fresh, empty directory that belongs to the current test and is deleted after it.</param>
     /// <returns>A new, uninitialized store.</returns>
     protected abstract IBuildStore CreateStore(string directory);
+
+    /// <summary>Calls <see cref="CreateStore"/> for the fresh-process helper (<c>FreshProcess/Program.cs</c>).</summary>
+    internal IBuildStore CreateStoreInFreshProcess(string directory) => CreateStore(directory);
+
+    /// <summary>Disposes every store the test opened so far (the next <see cref="OpenStoreAsync"/> opens a new one).</summary>
+    /// <returns>A task that completes when they are disposed.</returns>
+    protected async Task CloseStoresAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        _stores.Clear();
+        _store = null;
+    }
 
     /// <summary>Creates and initializes another store on the current test's directory; it is disposed after the test.</summary>
     /// <returns>The store.</returns>

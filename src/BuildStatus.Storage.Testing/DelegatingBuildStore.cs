@@ -2,7 +2,9 @@ namespace BuildStatus.Storage.Testing;
 
 /// <summary>
 /// An <see cref="IBuildStore"/> that forwards every call to an inner store. Derive from it to inject faults,
-/// record batches or time calls in tests: override only the members you change.
+/// record batches or time calls in tests: override only the members you change. Disposing it (either way) disposes
+/// the inner store: synchronously through its <see cref="IDisposable"/> when it has one (as the SPI requires), else by
+/// waiting for its <see cref="IAsyncDisposable.DisposeAsync"/>.
 /// </summary>
 /// <example>
 /// <code>
@@ -13,7 +15,7 @@ namespace BuildStatus.Storage.Testing;
 /// }
 /// </code>
 /// </example>
-public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore
+public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
 {
     /// <summary>Initializes a new instance of the <see cref="DelegatingBuildStore"/> class.</summary>
     /// <param name="inner">The store that receives the calls.</param>
@@ -78,6 +80,10 @@ public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore
     public virtual Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
         => Inner.PruneAsync(policy, now, cancellationToken);
 
+    /// <inheritdoc/>
+    public virtual Task<PruneResult> PruneWithProgressAsync(RetentionPolicy policy, DateTimeOffset now, IProgress<PruneResult>? progress, CancellationToken cancellationToken = default)
+        => Inner.PruneWithProgressAsync(policy, now, progress, cancellationToken);
+
     /// <summary>Disposes the inner store.</summary>
     /// <returns>A task that completes when the inner store is disposed.</returns>
     /// <summary>Gets whether the wrapped store has instances (<see cref="IBuildInstanceStore"/>); the members below forward to it.</summary>
@@ -141,5 +147,31 @@ public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore
     {
         GC.SuppressFinalize(this);
         return Inner.DisposeAsync();
+    }
+
+    /// <summary>Disposes the inner store synchronously.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Disposes the inner store synchronously; override to release what a derived store holds as well.</summary>
+    /// <param name="disposing"><see langword="true"/> when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
+        if (Inner is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+        else
+        {
+            Inner.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 }

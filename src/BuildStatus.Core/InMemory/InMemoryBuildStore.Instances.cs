@@ -208,6 +208,9 @@ public sealed partial class InMemoryBuildStore
         return Task.CompletedTask;
     }
 
+    // Caller holds _gate.
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
     // Caller holds _gate. A live instance: not stopped, not claimed, lease not expired.
     private static bool IsLive(StoredInstance instance, DateTimeOffset now) => instance.IsLiveAt(now);
 

@@ -71,4 +71,40 @@ public sealed record BuildQuery(string BuilderName)
             throw new ArgumentException("PropertyValue needs PropertyName.", nameof(PropertyValue));
         }
     }
+
+    /// <summary>
+    /// Returns whether a build matches every filter of the query (not <see cref="BuilderName"/>,
+    /// <see cref="BeforeNumber"/> or <see cref="Limit"/>): the filter semantics every backend implements. Branch,
+    /// revision and property value compare ordinally; a branch or revision matches when any source stamp has it;
+    /// a result filter matches finished builds only; the time range is inclusive at <see cref="StartedAtOrAfter"/>
+    /// and exclusive at <see cref="StartedBefore"/>, compared exactly.
+    /// </summary>
+    /// <param name="build">The build.</param>
+    /// <returns><see langword="true"/> when it matches.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="build"/> is <see langword="null"/>.</exception>
+    public bool Matches(Storage.StoredBuild build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        if (Results is { } results && (build.Result is not { } result || !results.Contains(result)))
+        {
+            return false;
+        }
+
+        if ((Finished is { } finished && build.IsFinished != finished)
+            || (StartedAtOrAfter is { } from && build.StartedAt < from)
+            || (StartedBefore is { } to && build.StartedAt >= to))
+        {
+            return false;
+        }
+
+        if ((Branch is { } branch && !build.SourceStamps.Any(s => string.Equals(s.Branch, branch, StringComparison.Ordinal)))
+            || (Revision is { } revision && !build.SourceStamps.Any(s => string.Equals(s.Revision, revision, StringComparison.Ordinal))))
+        {
+            return false;
+        }
+
+        return PropertyName is not { } name
+            || (build.Properties.TryGetValue(name, out var property)
+                && (PropertyValue is not { } value || string.Equals(property.Value, value, StringComparison.Ordinal)));
+    }
 }

@@ -162,6 +162,17 @@ internal sealed partial class BatchCommitter
     /// <returns><see langword="null"/> once applied; the rejection when the backend says it can never succeed.</returns>
     private async Task<BatchRejectedException?> ApplyWithRetriesAsync(WriteBatch batch, CancellationToken token)
     {
+        // What needs no stored state is checked here, before any store sees the batch (the SPI lets stores rely on it).
+        try
+        {
+            WriteBatch.Validate(batch);
+        }
+        catch (BatchRejectedException ex)
+        {
+            _metrics.RejectedBatches.Add(1);
+            return ex;
+        }
+
         var attempt = 0;
         while (true)
         {

@@ -2,7 +2,8 @@ namespace BuildStatus.Storage;
 
 /// <summary>
 /// What history to delete. Only finished builds are pruned; a build is deleted with its steps, logs and
-/// lines. Every limit is off by default (keep everything).
+/// lines. Every limit is off by default (keep everything). Horizons are strict and "newest" means the highest build
+/// number: <see cref="RetentionPlanner"/> states and applies the rules.
 /// </summary>
 public sealed record RetentionPolicy
 {
@@ -18,7 +19,12 @@ public sealed record RetentionPolicy
     /// <summary>Gets for how many of the newest finished builds per builder to keep logs, or <see langword="null"/>. The default is <see langword="null"/>.</summary>
     public int? MaxLogBuildsPerBuilder { get; init; }
 
-    /// <summary>Gets the most rows one pruning transaction deletes, so writers are never blocked for long. The default is 1,000.</summary>
+    /// <summary>
+    /// Gets the most rows one pruning transaction deletes, so writers are never blocked for long: a build, a step, a
+    /// log and a log chunk count one row each (a backend may count its other rows too, which only makes its
+    /// transactions smaller). A build or log with more rows than this may be deleted across several transactions,
+    /// or alone in one. The default is 1,000.
+    /// </summary>
     public int MaxRowsPerTransaction { get; init; } = 1000;
 
     /// <summary>Gets whether any limit is set.</summary>

@@ -13,7 +13,8 @@ namespace BuildStatus.Storage;
 /// <see cref="IBuildStore.CreateBuildAsync"/> or is in <see cref="Builds"/>); a builder referenced by a build
 /// may not have a row yet, and the backend then creates one with only its name.
 /// <para>
-/// A batch that breaks these rules is rejected whole: the backend throws and applies nothing. That covers
+/// A batch that breaks these rules is rejected whole: the backend throws <see cref="BatchRejectedException"/> and
+/// applies nothing (<see cref="WriteBatchRules.Check"/> checks them all and says which chunks to append). That covers
 /// a step, log or chunk whose build does not exist, a log or chunk whose step does not exist, a chunk whose
 /// log has no row (stored, or in <see cref="Logs"/> of the same batch), and a chunk that would leave a gap in its
 /// log's line numbers (its first line is above the number of lines stored for the log, counting earlier chunks of
@@ -68,8 +69,9 @@ public sealed record WriteBatch
 
     /// <summary>
     /// Checks what needs no stored state: no null list, row or required field, no empty name, no key listed
-    /// twice (a <see cref="StoredLogChunk"/> checks its own lines when it is constructed). Backends
-    /// call it before their transaction starts, so a malformed batch is rejected before anything is written.
+    /// twice (a <see cref="StoredLogChunk"/> checks its own lines when it is constructed). Core calls it before a
+    /// store sees a batch, and <see cref="WriteBatchRules.Check"/> calls it again, so a malformed batch is rejected
+    /// before anything is written.
     /// </summary>
     /// <param name="batch">The batch to check.</param>
     /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>

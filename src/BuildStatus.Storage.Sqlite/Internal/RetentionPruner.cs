@@ -4,8 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace BuildStatus.Storage.Sqlite.Internal;
 
 /// <summary>
-/// Retention: finds the finished builds a <see cref="RetentionPolicy"/> deletes (or strips of their logs) and deletes
-/// their rows child-first in bounded steps, so each transaction stays under
+/// Retention: asks Core's <see cref="RetentionPlanner"/> which finished builds a <see cref="RetentionPolicy"/> deletes
+/// (or strips of their logs) and deletes their rows child-first in bounded steps, so each transaction stays under
 /// <see cref="RetentionPolicy.MaxRowsPerTransaction"/> rows. Stateless; the caller holds the writer lock around
 /// each <see cref="DeleteSome"/> transaction.
 /// </summary>
@@ -26,17 +26,46 @@ internal static class RetentionPruner
     private const int LogsDeleteIndex = 1;
     private const int BuildDeleteIndex = 5;
 
-    /// <summary>Finds what <paramref name="policy"/> deletes: whole builds first, then the logs of kept builds.</summary>
+    /// <summary>
+    /// Finds what <paramref name="policy"/> deletes, as Core's <see cref="RetentionPlanner"/> decides it: streams
+    /// every finished build, builder by builder, numbers descending, and keeps the targets only. Whole builds come
+    /// first, then the logs of kept builds (only builds that have logs).
+    /// </summary>
     public static Queue<PruneTarget> FindTargets(SqliteConnection connection, RetentionPolicy policy, DateTimeOffset now)
     {
+        var planner = new RetentionPlanner(policy, now);
         var targets = new Queue<PruneTarget>();
-        var doomed = new HashSet<long>(Select(connection, policy.BuildHorizon, policy.MaxBuildsPerBuilder, now, onlyWithLogs: false));
-        foreach (var id in doomed.Order())
+        if (!planner.IsEnabled)
         {
-            targets.Enqueue(new PruneTarget(id, WholeBuild: true));
+            return targets;
         }
 
-        foreach (var id in Select(connection, policy.LogHorizon, policy.MaxLogBuildsPerBuilder, now, onlyWithLogs: true).Where(id => !doomed.Contains(id)).Order())
+        // With horizons only, the planner lets us read just the builds finished before its bound (rounded up to the
+        // next stored microsecond, so no build it would delete is left out; it still compares each one exactly).
+        var logs = new List<long>();
+        var bound = planner.FinishedBefore is { } before ? UnixTime.ToBound(before) : (long?)null;
+        var rows = connection.Query<FinishedBuild>(
+            "SELECT b.id AS Id, r.name AS Builder, b.number AS Number, b.finished_at AS FinishedAt, "
+            + "CASE WHEN @logs THEN EXISTS (SELECT 1 FROM logs l WHERE l.build_id = b.id) ELSE 0 END AS HasLogs "
+            + "FROM builds b JOIN builders r ON r.id = b.builder_id WHERE b.finished_at IS NOT NULL"
+            + (bound is null ? string.Empty : " AND b.finished_at < @bound")
+            + " ORDER BY b.builder_id, b.number DESC",
+            new { logs = policy.LogHorizon is not null || policy.MaxLogBuildsPerBuilder is not null, bound },
+            buffered: false);
+        foreach (var row in rows)
+        {
+            switch (planner.Classify(new BuildKey(row.Builder, (int)row.Number), UnixTime.FromStored(row.FinishedAt)))
+            {
+                case RetentionAction.DeleteBuild:
+                    targets.Enqueue(new PruneTarget(row.Id, WholeBuild: true));
+                    break;
+                case RetentionAction.DeleteLogs when row.HasLogs != 0:
+                    logs.Add(row.Id);
+                    break;
+            }
+        }
+
+        foreach (var id in logs)
         {
             targets.Enqueue(new PruneTarget(id, WholeBuild: false));
         }
@@ -82,28 +111,8 @@ internal static class RetentionPruner
         return true;
     }
 
-    private static List<long> Select(SqliteConnection connection, TimeSpan? horizon, int? keep, DateTimeOffset now, bool onlyWithLogs)
-    {
-        var withLogs = onlyWithLogs ? " AND EXISTS (SELECT 1 FROM logs l WHERE l.build_id = x.id)" : string.Empty;
-        var ids = new List<long>();
-        if (horizon is { } h)
-        {
-            ids.AddRange(connection.Query<long>(
-                "SELECT id FROM builds x WHERE finished_at IS NOT NULL AND finished_at < @cutoff" + withLogs,
-                new { cutoff = UnixTime.ToBound(now - h) }));
-        }
-
-        if (keep is { } k)
-        {
-            // The newest k finished builds of each builder (by number) are kept; unfinished ones do not count.
-            ids.AddRange(connection.Query<long>(
-                "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY builder_id ORDER BY number DESC) AS age FROM builds "
-                + "WHERE finished_at IS NOT NULL) x WHERE age > @keep" + withLogs,
-                new { keep = k }));
-        }
-
-        return ids;
-    }
+    // One finished build as the retention query reads it (Dapper maps the columns by name).
+    private sealed record FinishedBuild(long Id, string Builder, long Number, long FinishedAt, long HasLogs);
 
     /// <summary>A build to delete whole, or whose logs to delete.</summary>
     /// <param name="BuildId">The build row's id.</param>

@@ -9,5 +9,8 @@ namespace BuildStatus.Core.Tests.Storage;
 [TestFixture]
 public sealed class InMemoryConformanceTests : BuildStoreConformanceTests
 {
+    // History lives in this process only, so the suite's durability cases are skipped for it.
+    protected override bool IsDurable => false;
+
     protected override IBuildStore CreateStore(string directory) => new InMemoryBuildStore();
 }

@@ -7,4 +7,8 @@ namespace BuildStatus.Core.Tests.Support;
 internal sealed class NonDisposingStore(IBuildStore inner) : DelegatingBuildStore(inner)
 {
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    protected override void Dispose(bool disposing)
+    {
+    }
 }

@@ -81,6 +81,24 @@ internal sealed partial class BatchCommitter
         work.Push(snapshots);
         while (work.TryPop(out var group))
         {
+            // Snapshots of builds this host lost (its instance was fenced, another finished them) are never written,
+            // whichever instance the batch would now be stamped with.
+            if (group.Any(static s => s.Entity.IsLost))
+            {
+                var fenced = new InstanceFencedException("The build was lost: this host's instance was fenced and another instance finished it.");
+                foreach (var lost in group.Where(static s => s.Entity.IsLost))
+                {
+                    lost.Entity.OnDropped(lost, fenced);
+                    _waiters.Dropped(lost.Seq, fenced);
+                }
+
+                group = group.Where(static s => !s.Entity.IsLost).ToArray();
+                if (group.Count == 0)
+                {
+                    continue;
+                }
+            }
+
             var batch = ReferenceEquals(group, snapshots) && whole.InstanceId == _instanceId() ? whole : BatchBuilder.ToBatch(group, _instanceId());
             BatchRejectedException? rejection;
             try

@@ -305,11 +305,22 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         }
     }
 
-    private static Task CommitEmpty(List<EntitySnapshot> snapshots)
+    // A batch with no rows: nothing to store. An entity of a lost build (this instance was fenced) learns that its
+    // data was dropped, the others that their (empty) snapshot is done.
+    private Task CommitEmpty(List<EntitySnapshot> snapshots)
     {
         foreach (var snapshot in snapshots)
         {
-            snapshot.Entity.OnCommitted(snapshot);
+            if (snapshot.Entity.IsLost)
+            {
+                var fenced = new InstanceFencedException("The build was lost: this host's instance was fenced and another instance finished it.");
+                snapshot.Entity.OnDropped(snapshot, fenced);
+                _waiters.Dropped(snapshot.Seq, fenced);
+            }
+            else
+            {
+                snapshot.Entity.OnCommitted(snapshot);
+            }
         }
 
         return Task.CompletedTask;

@@ -355,7 +355,7 @@ internal sealed class Build : PersistedEntity, IBuild
 
     internal override void AppendTo(EntitySnapshot snapshot)
     {
-        if (_lost)
+        if (IsLost)
         {
             return;
         }

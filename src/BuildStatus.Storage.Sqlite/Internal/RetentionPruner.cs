@@ -12,14 +12,17 @@ namespace BuildStatus.Storage.Sqlite.Internal;
 internal static class RetentionPruner
 {
     // Child-first deletes of one build; each removes at most @limit rows and is idempotent, so a pass that ran out of
-    // budget resumes where it stopped in the next transaction.
+    // budget resumes where it stopped in the next transaction. Each re-checks, in its own transaction, that the build
+    // is still finished, so a target chosen earlier never deletes rows of a build that is (again) unfinished.
+    private const string StillFinished = " AND EXISTS (SELECT 1 FROM builds WHERE id = @build AND finished_at IS NOT NULL)";
+
     private static readonly string[] BuildDeletes =
     [
-        "DELETE FROM log_chunks WHERE id IN (SELECT c.id FROM logs l JOIN log_chunks c ON c.log_id = l.id WHERE l.build_id = @build LIMIT @limit)",
-        "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE build_id = @build LIMIT @limit)",
-        "DELETE FROM steps WHERE id IN (SELECT id FROM steps WHERE build_id = @build LIMIT @limit)",
-        "DELETE FROM source_stamps WHERE id IN (SELECT id FROM source_stamps WHERE build_id = @build LIMIT @limit)",
-        "DELETE FROM build_properties WHERE id IN (SELECT id FROM build_properties WHERE build_id = @build LIMIT @limit)",
+        "DELETE FROM log_chunks WHERE id IN (SELECT c.id FROM logs l JOIN log_chunks c ON c.log_id = l.id WHERE l.build_id = @build" + StillFinished + " LIMIT @limit)",
+        "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE build_id = @build" + StillFinished + " LIMIT @limit)",
+        "DELETE FROM steps WHERE id IN (SELECT id FROM steps WHERE build_id = @build" + StillFinished + " LIMIT @limit)",
+        "DELETE FROM source_stamps WHERE id IN (SELECT id FROM source_stamps WHERE build_id = @build" + StillFinished + " LIMIT @limit)",
+        "DELETE FROM build_properties WHERE id IN (SELECT id FROM build_properties WHERE build_id = @build" + StillFinished + " LIMIT @limit)",
         "DELETE FROM builds WHERE id = @build AND finished_at IS NOT NULL",
     ];
 

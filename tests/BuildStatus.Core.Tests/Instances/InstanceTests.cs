@@ -127,6 +127,47 @@ public sealed class InstanceTests
     }
 
     [Test]
+    public async Task BuildFinishedWhileFenced_ItsLastSnapshotTakenAfterReregistering_DoesNotOverwriteTheRecovery()
+    {
+        // Before: a build finished on the paused instance kept its final row queued; once the instance had registered
+        // anew, that row was written with the new instance id, which the store accepted, overwriting the Retry.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+        var store = new InMemoryBuildStore();
+        var gated = new PausableStore(store) { PauseLeases = false };
+        await using var zombie = await TestHost.StartAsync(o => (o.HostName, o.GroupCommitDelay) = ("ci", TimeSpan.Zero), gated, time);
+        var (build, step, _) = await TestHost.StartBuildWithLogAsync(zombie.Host);
+        var (other, _, otherLog) = await TestHost.StartBuildWithLogAsync(zombie.Host, "other");
+        await zombie.Host.FlushAsync().WaitAsync(Limit);
+
+        // The writer blocks in a commit of another build's line, so the finished build's row waits in the queue.
+        gated.Pause();
+        await otherLog.AppendLineAsync(LogChannel.Stdout, "the writer is stuck on this");
+        await gated.Entered.WaitAsync(Limit);
+        step.Finish(BuildResult.Success);
+        var finish = build.FinishAsync();
+
+        // Meanwhile its lease runs out (its renewals are stuck too) and another instance recovers it.
+        gated.PauseLeaseCalls();
+        await using var survivor = await TestHost.StartAsync(o => o.HostName = "ci", store, time);
+        var zombieLease = ((BuildStatusHost)zombie.Host).Lease!;
+        var survivorLease = ((BuildStatusHost)survivor.Host).Lease!;
+        time.Advance(TimeSpan.FromSeconds(31));
+        await survivorLease.TickAsync(CancellationToken.None).WaitAsync(Limit);
+        Assert.That((await store.GetBuildAsync(new BuildKey("b", build.Number)))!.Result, Is.EqualTo(BuildResult.Retry));
+
+        // The zombie learns it was fenced and registers anew, then its writer resumes.
+        gated.ResumeLeaseCalls();
+        await zombieLease.TickAsync(CancellationToken.None).WaitAsync(Limit);
+        await WaitUntilAsync(() => !zombieLease.IsFenced);
+        gated.Resume();
+
+        Assert.ThrowsAsync<BuildStoreException>(() => finish.WaitAsync(Limit));
+        await zombie.Host.FlushAsync().ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.That((await store.GetBuildAsync(new BuildKey("b", build.Number)))!.Result, Is.EqualTo(BuildResult.Retry), "the recovery stands");
+        Assert.That(other.IsFinished, Is.True, "the other live build was lost too");
+    }
+
+    [Test]
     public async Task CreateBuildAsync_RetriedAfterAnAmbiguousFailure_GetsTheSameNumber()
     {
         var store = new AmbiguousCreateStore(new InMemoryBuildStore());
@@ -190,6 +231,21 @@ public sealed class InstanceTests
     private sealed class PausableStore(IBuildStore inner) : DelegatingBuildStore(inner)
     {
         private volatile TaskCompletionSource _gate = Open();
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private volatile TaskCompletionSource? _leaseGate;
+
+        /// <summary>Gets or sets whether lease renewals and claims wait with the writes (a paused process); false gives them a gate of their own.</summary>
+        public bool PauseLeases { get; init; } = true;
+
+        public void PauseLeaseCalls() => _leaseGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void ResumeLeaseCalls() => _leaseGate?.TrySetResult();
+
+        private Task LeaseGate => PauseLeases ? _gate.Task : _leaseGate?.Task ?? Task.CompletedTask;
+
+        /// <summary>Completes once a write waits at the paused gate.</summary>
+        public Task Entered => _entered.Task;
 
         public void Pause() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -197,6 +253,11 @@ public sealed class InstanceTests
 
         public override async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
         {
+            if (!_gate.Task.IsCompleted)
+            {
+                _entered.TrySetResult();
+            }
+
             await _gate.Task.WaitAsync(cancellationToken);
             await Inner.ApplyAsync(batch, cancellationToken);
         }
@@ -209,13 +270,15 @@ public sealed class InstanceTests
 
         public override async Task<StoredInstance?> RenewLeaseAsync(long instanceId, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken = default)
         {
-            await _gate.Task.WaitAsync(cancellationToken);
+            await LeaseGate.WaitAsync(cancellationToken);
+
             return await base.RenewLeaseAsync(instanceId, now, lease, cancellationToken);
         }
 
         public override async Task<IReadOnlyList<StoredInstance>> ClaimDeadInstancesAsync(long claimerId, DateTimeOffset now, CancellationToken cancellationToken = default)
         {
-            await _gate.Task.WaitAsync(cancellationToken);
+            await LeaseGate.WaitAsync(cancellationToken);
+
             return await base.ClaimDeadInstancesAsync(claimerId, now, cancellationToken);
         }
 

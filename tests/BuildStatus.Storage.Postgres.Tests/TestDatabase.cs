@@ -11,6 +11,9 @@ internal sealed class TestDatabase
     /// <summary>Gets the superuser connection string to the fixture's database.</summary>
     public string ConnectionString => _connectionString.Value.GetAwaiter().GetResult();
 
+    /// <summary>Gets the fixture's database name.</summary>
+    public string Name => new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Database!;
+
     /// <summary>A schema name of its own for a test directory (stable, so two stores on one directory share it).</summary>
     public static string SchemaFor(string directory) =>
         "t_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(directory)))[..24];

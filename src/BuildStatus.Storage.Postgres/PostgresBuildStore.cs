@@ -183,7 +183,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 await _applier.ApplyAsync(connection, batch, encoded).ConfigureAwait(false);
@@ -233,7 +233,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         }
 
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -342,7 +342,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         ArgumentNullException.ThrowIfNull(policy);
         policy.Validate();
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             if (!await TryLockAsync(connection, "SELECT pg_try_advisory_lock($1, hashtext($2))", cancellationToken).ConfigureAwait(false))
@@ -416,6 +416,20 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         }
     }
 
+    // Opens a pooled connection. A server that refuses it (down, restarting, out of connections) becomes a
+    // BuildStoreException naming the target, which Core treats as transient, retries, and shows in its health check.
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw _target.ExplainOpen(e);
+        }
+    }
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
     // Makes sure the schema exists (once), then runs a read on a pooled connection it returns afterwards.
@@ -423,7 +437,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await read(connection, cancellationToken).ConfigureAwait(false);

@@ -55,6 +55,12 @@ internal sealed class PostgresServer
             return new PostgresServer(given, directory: null, binDirectory: null, runAs: null, builder.Port);
         }
 
+        return await StartOwnAsync();
+    }
+
+    /// <summary>Creates and starts a cluster of this run's own (never a given server), with extra postgresql.conf lines.</summary>
+    public static async Task<PostgresServer> StartOwnAsync(string extraConfig = "")
+    {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL's initdb was not found on PATH or under /usr/lib/postgresql/*/bin. Install it (apt-get install -y postgresql; .ci/run does) or set BUILDSTATUS_POSTGRES to a server the tests may create databases on.");
         var directory = Path.Combine(Path.GetTempPath(), "bs-pg-" + Guid.NewGuid().ToString("N")[..12]);
@@ -86,7 +92,7 @@ internal sealed class PostgresServer
             File.Delete(passwordFile);
             await File.AppendAllTextAsync(
                 Path.Combine(server.DataDirectory, "postgresql.conf"),
-                $"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{directory}'\nmax_connections = 200\nfsync = on\nsynchronous_commit = on\n");
+                $"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{directory}'\nmax_connections = 200\nfsync = on\nsynchronous_commit = on\n{extraConfig}\n");
             server.Start();
             return server;
         }

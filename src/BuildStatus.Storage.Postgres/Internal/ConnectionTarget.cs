@@ -43,6 +43,13 @@ internal sealed class ConnectionTarget
         _ => false,
     };
 
+    /// <summary>Wraps the failure to open a connection after the start in a <see cref="BuildStoreException"/> naming the target.</summary>
+    public BuildStoreException ExplainOpen(NpgsqlException error) => new(
+        error is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } p
+            ? $"The server of the {this} refuses new connections ({p.MessageText}): max_connections is reached. Raise it on the server or lower the connections other clients hold; the writes are queued and retried."
+            : $"Cannot open a connection to the {this}: {error.Message}",
+        error);
+
     /// <summary>Wraps a start-up error in a <see cref="BuildStoreException"/> whose message names the target and the fix.</summary>
     public BuildStoreException Explain(Exception error, int attempts, TimeSpan elapsed, string schema)
     {

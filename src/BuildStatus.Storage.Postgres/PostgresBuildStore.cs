@@ -69,6 +69,13 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
             var builder = new NpgsqlDataSourceBuilder(_options.ConnectionString);
             builder.ConnectionStringBuilder.MaxPoolSize = _options.MaxConnections;
             builder.ConnectionStringBuilder.MinPoolSize = Math.Min(builder.ConnectionStringBuilder.MinPoolSize, _options.MaxConnections);
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            {
+                // The store's statements are few and run again and again: let Npgsql prepare them on each connection,
+                // so the server parses and plans each once instead of on every batch.
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+                builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            }
             _dataSource = builder.Build();
             _ownsDataSource = true;
         }

@@ -143,7 +143,7 @@ public sealed class FaultTests
                 }
             }
 
-            TestContext.Out.WriteLine($"acknowledged {acknowledged.Count} builds, {afterRestart} after the restart; {startFailures} starts failed during it; health left Healthy: {sawRetrying == 1}");
+            TestContext.Out.WriteLine($"POSTGRES FAULT FIGURES restart: acknowledged {acknowledged.Count} builds, {afterRestart} after the restart; {startFailures} starts failed during it; health left Healthy: {sawRetrying == 1}");
         }
         finally
         {
@@ -218,6 +218,7 @@ public sealed class FaultTests
                 await filler.DisposeAsync();
             }
 
+            TestContext.Out.WriteLine($"POSTGRES FAULT FIGURES max_connections: {fillers.Count} connections taken; health {result.Status}: {result.Exception?.Message}; a start with StartTimeout 1 s failed with: {startError.Message}");
             fillers.Clear();
             await finished.WaitAsync(TimeSpan.FromMinutes(2));
             Assert.That((await health.CheckHealthAsync(new HealthCheckContext())).Status, Is.EqualTo(HealthStatus.Healthy));

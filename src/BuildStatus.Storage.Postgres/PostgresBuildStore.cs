@@ -87,6 +87,9 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         _pruner = new RetentionPruner(_options.Schema);
     }
 
+    /// <summary>Gets how many batches did not fit the fast form and were run again carefully; for tests.</summary>
+    internal long CarefulBatches => _applier.CarefulRuns;
+
     /// <summary>Gets the schema version this version of the store creates and understands.</summary>
     public static int SchemaVersion => SchemaMigrator.LatestVersion;
 

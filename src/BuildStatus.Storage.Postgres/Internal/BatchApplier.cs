@@ -14,12 +14,18 @@ namespace BuildStatus.Storage.Postgres.Internal;
 /// <para>
 /// Rows are addressed by their natural keys (builder name, build number, step and log numbers) resolved on the
 /// server inside each statement, so no statement waits for an id returned by another and the whole batch travels
-/// together. A child is written with <c>INSERT ... SELECT</c> from its parent, so a missing parent shows as a
-/// statement that affected no row instead of an error that would abort the transaction; a chunk is appended only
-/// when its first line is the log's <c>stored_lines</c>. When every statement affected its row the transaction
-/// commits. Otherwise it is rolled back and the batch is run again carefully: the stored line counts of the batch's
-/// logs are read first, chunks already stored (a retry after an ambiguous commit) are left out, and any row that
-/// still cannot be stored is named in a <see cref="BatchRejectedException"/> with nothing applied.
+/// together. A child is written with <c>INSERT ... SELECT</c> from its parent, so a missing parent shows as fewer rows
+/// written instead of an error that would abort the transaction; a chunk is appended only when its first line is its
+/// log's <c>stored_lines</c>.
+/// </para>
+/// <para>
+/// The fast form sends one statement per kind of row, each with every row's values in arrays (<c>unnest</c>), so a
+/// batch of thousands of rows is about a dozen statements; each statement's row count is known in advance. When
+/// every count matches, the transaction commits. Otherwise (a retried batch whose chunks are already stored, a
+/// missing parent, a log's chunks with a gap between them) it is rolled back and the batch runs again in the careful
+/// form: the stored line counts of the batch's logs are read first, chunks already stored are left out, and one
+/// statement per row tells exactly which rows cannot be stored; those are named in a
+/// <see cref="BatchRejectedException"/> and nothing is applied.
 /// </para>
 /// <para>
 /// Threading: <see cref="ApplyAsync"/> is called by one caller at a time (the store's writer lock);
@@ -45,6 +51,18 @@ internal sealed class BatchApplier
     private readonly string _appendChunk;
     private readonly string _storedLines;
     private readonly string _createBuild;
+    private readonly string _multiBuilders;
+    private readonly string _multiWorkers;
+    private readonly string _multiEnsureBuilders;
+    private readonly string _multiRaiseLastNumbers;
+    private readonly string _multiBuilds;
+    private readonly string _multiDeleteStamps;
+    private readonly string _multiInsertStamps;
+    private readonly string _multiDeleteProperties;
+    private readonly string _multiInsertProperties;
+    private readonly string _multiSteps;
+    private readonly string _multiLogs;
+    private readonly string _multiChunks;
 
     // The highest number known to be in each builder's last_number (committed): a build numbered at or below it
     // needs no builder statement. last_number only grows, so an entry can be low but never wrong.
@@ -53,6 +71,9 @@ internal sealed class BatchApplier
     // The stamp and property lists last committed for a build, compared by reference: Core reuses a build's lists
     // while they do not change, so most build updates leave its child rows alone.
     private readonly ConcurrentDictionary<BuildKey, (object Stamps, object Properties)> _children = new();
+
+    // How many batches needed the careful form (Interlocked); for tests.
+    private long _carefulRuns;
 
     public BatchApplier(string schema)
     {
@@ -105,6 +126,54 @@ internal sealed class BatchApplier
             + $"pr AS (INSERT INTO {s}.build_properties (build_id, name, value, source) SELECT b.id, u.name, u.value, u.source FROM b, "
             + "unnest($16::text[], $17::text[], $18::text[]) AS u (name, value, source)) "
             + "SELECT number FROM b";
+
+        // The multi-row statements of the fast form (AddMultiRow): every row of a kind in one statement, from arrays.
+        const string On = " WHERE r.name = u.builder AND b.builder_id = r.id AND b.number = u.build";
+        _multiBuilders = $"INSERT INTO {s}.builders (name, description, tags) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+            + "ON CONFLICT (name) DO UPDATE SET description = excluded.description, tags = excluded.tags";
+        _multiWorkers = $"INSERT INTO {s}.workers (name, host, info, is_connected, last_seen) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) "
+            + "ON CONFLICT (name) DO UPDATE SET host = excluded.host, info = excluded.info, is_connected = excluded.is_connected, last_seen = excluded.last_seen";
+        _multiEnsureBuilders = $"INSERT INTO {s}.builders (name, last_number) SELECT u.name, max(u.number) FROM unnest($1::text[], $2::int[]) AS u (name, number) GROUP BY u.name "
+            + "ON CONFLICT (name) DO NOTHING";
+        _multiRaiseLastNumbers = $"UPDATE {s}.builders r SET last_number = u.number FROM (SELECT x.name, max(x.number) AS number FROM unnest($1::text[], $2::int[]) AS x (name, number) GROUP BY x.name) u "
+            + "WHERE r.name = u.name AND r.last_number < u.number";
+        _multiBuilds = $"INSERT INTO {s}.builds (builder_id, number, host_name, reason, worker_name, started_at, finished_at, result, state_text, changes, responsible_users) "
+            + "SELECT r.id, u.build, u.host, u.reason, u.worker, u.started, u.finished, u.result, u.state, u.changes, u.users "
+            + "FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::smallint[], $9::text[], $10::text[], $11::text[]) "
+            + $"AS u (builder, build, host, reason, worker, started, finished, result, state, changes, users), {s}.builders r WHERE r.name = u.builder "
+            + "ON CONFLICT (builder_id, number) DO UPDATE SET host_name = excluded.host_name, reason = excluded.reason, worker_name = excluded.worker_name, "
+            + "started_at = excluded.started_at, finished_at = excluded.finished_at, result = excluded.result, state_text = excluded.state_text, "
+            + "changes = excluded.changes, responsible_users = excluded.responsible_users";
+        _multiDeleteStamps = $"DELETE FROM {s}.source_stamps t USING unnest($1::text[], $2::int[]) AS u (builder, build), {s}.builders r, {s}.builds b{On} AND t.build_id = b.id";
+        _multiInsertStamps = $"INSERT INTO {s}.source_stamps (build_id, position, repository, branch, revision, project, codebase) "
+            + "SELECT b.id, u.position, u.repository, u.branch, u.revision, u.project, u.codebase "
+            + "FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) "
+            + $"AS u (builder, build, position, repository, branch, revision, project, codebase), {s}.builders r, {s}.builds b{On}";
+        _multiDeleteProperties = $"DELETE FROM {s}.build_properties t USING unnest($1::text[], $2::int[]) AS u (builder, build), {s}.builders r, {s}.builds b{On} AND t.build_id = b.id";
+        _multiInsertProperties = $"INSERT INTO {s}.build_properties (build_id, name, value, source) SELECT b.id, u.name, u.value, u.source "
+            + $"FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u (builder, build, name, value, source), {s}.builders r, {s}.builds b{On}";
+        _multiSteps = $"INSERT INTO {s}.steps (build_id, number, name, state_text, started_at, finished_at, result, urls, statistics, is_hidden) "
+            + "SELECT b.id, u.step, u.name, u.state, u.started, u.finished, u.result, u.urls, u.statistics, u.hidden "
+            + "FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::smallint[], $9::text[], $10::text[], $11::boolean[]) "
+            + $"AS u (builder, build, step, name, state, started, finished, result, urls, statistics, hidden), {s}.builders r, {s}.builds b{On} "
+            + "ON CONFLICT (build_id, number) DO UPDATE SET name = excluded.name, state_text = excluded.state_text, started_at = excluded.started_at, "
+            + "finished_at = excluded.finished_at, result = excluded.result, urls = excluded.urls, statistics = excluded.statistics, is_hidden = excluded.is_hidden";
+        _multiLogs = $"INSERT INTO {s}.logs (build_id, step_number, number, name, kind, is_finished, line_count, byte_count) "
+            + "SELECT t.build_id, t.number, u.log, u.name, u.kind, u.finished, u.lines, u.bytes "
+            + "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::smallint[], $7::boolean[], $8::bigint[], $9::bigint[]) "
+            + $"AS u (builder, build, step, log, name, kind, finished, lines, bytes), {s}.builders r, {s}.builds b, {s}.steps t{On} AND t.build_id = b.id AND t.number = u.step "
+            + "ON CONFLICT (build_id, step_number, number) DO UPDATE SET name = excluded.name, kind = excluded.kind, is_finished = excluded.is_finished, "
+            + "line_count = excluded.line_count, byte_count = excluded.byte_count";
+
+        // A log's chunks in one batch are contiguous (checked first), so its stored_lines moves from the first chunk's
+        // first line past the last chunk's last line in one update, and the chunks go in only for logs it matched.
+        _multiChunks = "WITH u AS (SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::smallint[], $8::bytea[]) "
+            + "AS x (builder, build, step, log, first_line, last_line, codec, content)), "
+            + "a AS (SELECT builder, build, step, log, min(first_line) AS first_line, max(last_line) AS last_line FROM u GROUP BY builder, build, step, log), "
+            + $"l AS (UPDATE {s}.logs g SET stored_lines = u.last_line + 1 FROM a AS u, {s}.builders r, {s}.builds b{On} "
+            + "AND g.build_id = b.id AND g.step_number = u.step AND g.number = u.log AND g.stored_lines = u.first_line RETURNING g.id, u.builder, u.build, u.step, u.log) "
+            + $"INSERT INTO {s}.log_chunks (log_id, first_line, last_line, codec, content) SELECT l.id, u.first_line, u.last_line, u.codec, u.content "
+            + "FROM u JOIN l ON l.builder = u.builder AND l.build = u.build AND l.step = u.step AND l.log = u.log";
     }
 
     /// <summary>Allocates the next number of the build's builder and inserts the build with it, in one statement.</summary>
@@ -151,6 +220,7 @@ internal sealed class BatchApplier
             }
 
             // Something did not match (a retried batch, a missing parent, a stale cache): look before writing again.
+            Interlocked.Increment(ref _carefulRuns);
             _children.Clear();
             var (skip, rejected) = await CheckChunksAsync(connection, batch).ConfigureAwait(false);
             var careful = await RunAsync(connection, batch, encoded, skip, rejected, useCaches: false).ConfigureAwait(false);
@@ -168,6 +238,9 @@ internal sealed class BatchApplier
             throw;
         }
     }
+
+    /// <summary>Gets how many batches were run again in the careful form.</summary>
+    public long CarefulRuns => Interlocked.Read(ref _carefulRuns);
 
     /// <summary>Forgets the cached child lists (after pruning, or when another writer may have changed them).</summary>
     public void InvalidateCaches() => _children.Clear();
@@ -187,39 +260,51 @@ internal sealed class BatchApplier
         {
             // The problem each statement reports when it affects no row (null: any count is fine).
             var expected = new List<Problem?>(batch.Count * 2);
-            Add(npgsqlBatch, expected, null, _upsertBuilder, [.. batch.Builders.SelectMany<StoredBuilder, NpgsqlParameter>(b => [Text(b.Name), Text(b.Description), Json(Postgres.Internal.Json.Write(b.Tags))])], perRow: 3);
-            Add(npgsqlBatch, expected, null, _upsertWorker, [.. batch.Workers.SelectMany<StoredWorker, NpgsqlParameter>(w => [Text(w.Name), Text(w.Host), Json(Postgres.Internal.Json.Write(w.Info)), Bool(w.IsConnected), Time(w.LastSeen)])], perRow: 5);
-            foreach (var build in batch.Builds)
+
+            // The fast form: each statement's expected row count (-1: any).
+            var expectedCounts = new List<int>();
+            var multiRow = useCaches && AddMultiRow(npgsqlBatch, expectedCounts, batch, encoded);
+            if (useCaches && !multiRow)
             {
-                AddBuild(npgsqlBatch, expected, build, useCaches);
+                return [new Problem(string.Empty, "a log's chunks in the batch are not contiguous")];
             }
 
-            foreach (var step in batch.Steps)
+            if (!multiRow)
             {
-                var k = step.Key;
-                Add(npgsqlBatch, expected, new Problem(k, $"step {k} belongs to build {k.Build}, which does not exist"), _upsertStep,
-                    [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Text(step.Name), Text(step.StateText), Time(step.StartedAt), Time(step.FinishedAt), Result(step.Result),
-                     Json(Postgres.Internal.Json.Write(step.Urls)), Json(Postgres.Internal.Json.Write(step.Statistics)), Bool(step.IsHidden)]);
-            }
-
-            foreach (var log in batch.Logs)
-            {
-                var k = log.Key;
-                Add(npgsqlBatch, expected, new Problem(k, $"log {k} belongs to step {k.Step}, which does not exist"), _upsertLog,
-                    [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Int(k.LogNumber), Text(log.Name), Short((short)log.Kind), Bool(log.IsFinished), Long(log.LineCount), Long(log.ByteCount)]);
-            }
-
-            for (var i = 0; i < batch.LogChunks.Count; i++)
-            {
-                if (skipChunks is not null && skipChunks[i])
+                Add(npgsqlBatch, expected, null, _upsertBuilder, [.. batch.Builders.SelectMany<StoredBuilder, NpgsqlParameter>(b => [Text(b.Name), Text(b.Description), Json(Postgres.Internal.Json.Write(b.Tags))])], perRow: 3);
+                Add(npgsqlBatch, expected, null, _upsertWorker, [.. batch.Workers.SelectMany<StoredWorker, NpgsqlParameter>(w => [Text(w.Name), Text(w.Host), Json(Postgres.Internal.Json.Write(w.Info)), Bool(w.IsConnected), Time(w.LastSeen)])], perRow: 5);
+                foreach (var build in batch.Builds)
                 {
-                    continue;
+                    AddCarefulBuild(npgsqlBatch, expected, build);
                 }
 
-                var chunk = batch.LogChunks[i];
-                var k = chunk.Log;
-                Add(npgsqlBatch, expected, new Problem(k, $"the chunk of lines {chunk.FirstLine}-{chunk.LastLine} of log {k} does not follow its stored lines"), _appendChunk,
-                    [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Int(k.LogNumber), Long(chunk.FirstLine), Long(chunk.LastLine), Short((short)encoded[i].Codec), Bytes(encoded[i].Content)]);
+                foreach (var step in batch.Steps)
+                {
+                    var k = step.Key;
+                    Add(npgsqlBatch, expected, new Problem(k, $"step {k} belongs to build {k.Build}, which does not exist"), _upsertStep,
+                        [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Text(step.Name), Text(step.StateText), Time(step.StartedAt), Time(step.FinishedAt), Result(step.Result),
+                         Json(Postgres.Internal.Json.Write(step.Urls)), Json(Postgres.Internal.Json.Write(step.Statistics)), Bool(step.IsHidden)]);
+                }
+
+                foreach (var log in batch.Logs)
+                {
+                    var k = log.Key;
+                    Add(npgsqlBatch, expected, new Problem(k, $"log {k} belongs to step {k.Step}, which does not exist"), _upsertLog,
+                        [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Int(k.LogNumber), Text(log.Name), Short((short)log.Kind), Bool(log.IsFinished), Long(log.LineCount), Long(log.ByteCount)]);
+                }
+
+                for (var i = 0; i < batch.LogChunks.Count; i++)
+                {
+                    if (skipChunks is not null && skipChunks[i])
+                    {
+                        continue;
+                    }
+
+                    var chunk = batch.LogChunks[i];
+                    var k = chunk.Log;
+                    Add(npgsqlBatch, expected, new Problem(k, $"the chunk of lines {chunk.FirstLine}-{chunk.LastLine} of log {k} does not follow its stored lines"), _appendChunk,
+                        [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Int(k.LogNumber), Long(chunk.FirstLine), Long(chunk.LastLine), Short((short)encoded[i].Codec), Bytes(encoded[i].Content)]);
+                }
             }
 
             var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
@@ -234,6 +319,14 @@ internal sealed class BatchApplier
                         if (expected[i] is { } problem && npgsqlBatch.BatchCommands[i].RecordsAffected == 0)
                         {
                             problems.Add(problem);
+                        }
+                    }
+
+                    for (var i = 0; i < expectedCounts.Count; i++)
+                    {
+                        if (expectedCounts[i] >= 0 && npgsqlBatch.BatchCommands[i].RecordsAffected != expectedCounts[i])
+                        {
+                            problems.Add(new Problem(string.Empty, "a statement of the fast form stored fewer rows than it was given"));
                         }
                     }
                 }
@@ -252,42 +345,226 @@ internal sealed class BatchApplier
         return problems;
     }
 
-    private void AddBuild(NpgsqlBatch npgsqlBatch, List<Problem?> expected, StoredBuild build, bool useCaches)
+    private void AddCarefulBuild(NpgsqlBatch npgsqlBatch, List<Problem?> expected, StoredBuild build)
     {
         var name = build.BuilderName;
-        if (!useCaches || !_lastNumbers.TryGetValue(name, out var known) || known < build.Number)
-        {
-            Add(npgsqlBatch, expected, null, _ensureBuilder, [Text(name), Int(build.Number)]);
-            Add(npgsqlBatch, expected, null, _raiseLastNumber, [Text(name), Int(build.Number)]);
-        }
+        Add(npgsqlBatch, expected, null, _ensureBuilder, [Text(name), Int(build.Number)]);
+        Add(npgsqlBatch, expected, null, _raiseLastNumber, [Text(name), Int(build.Number)]);
 
         Add(npgsqlBatch, expected, new Problem(build.Key, $"build {build.Key} could not be written"), _upsertBuild,
             [Text(name), Int(build.Number), Text(build.HostName), Text(build.Reason), Text(build.WorkerName), Time(build.StartedAt), Time(build.FinishedAt), Result(build.Result),
              Text(build.StateText), Json(Postgres.Internal.Json.Write(build.Changes)), Json(Postgres.Internal.Json.Write(build.ResponsibleUsers))]);
 
-        _children.TryGetValue(build.Key, out var last);
-        var cached = useCaches && last.Stamps is not null;
-        if (!cached || !ReferenceEquals(last.Stamps, build.SourceStamps))
+        // The careful form replaces the child rows unconditionally.
+        Add(npgsqlBatch, expected, null, _deleteStamps, [Text(name), Int(build.Number)]);
+        if (build.SourceStamps.Count > 0)
         {
-            Add(npgsqlBatch, expected, null, _deleteStamps, [Text(name), Int(build.Number)]);
-            if (build.SourceStamps.Count > 0)
+            var p = new List<NpgsqlParameter> { Text(name), Int(build.Number) };
+            AddStamps(p, build.SourceStamps);
+            Add(npgsqlBatch, expected, null, _insertStamps, [.. p]);
+        }
+
+        Add(npgsqlBatch, expected, null, _deleteProperties, [Text(name), Int(build.Number)]);
+        if (build.Properties.Count > 0)
+        {
+            var p = new List<NpgsqlParameter> { Text(name), Int(build.Number) };
+            AddProperties(p, build.Properties);
+            Add(npgsqlBatch, expected, null, _insertProperties, [.. p]);
+        }
+    }
+
+    // The fast form of a batch: one statement per kind of row, each row's values in arrays (unnest), so a batch is a
+    // dozen statements whatever its size. Each statement's expected row count is known; any shortfall (a missing
+    // parent, a chunk that does not follow its stored lines, a stale cache) sends the batch to the careful form.
+    // Returns false when the batch cannot take this form (a log's chunks in the batch are not contiguous).
+    private bool AddMultiRow(NpgsqlBatch npgsqlBatch, List<int> expectedCounts, WriteBatch batch, (PostgresLogCompression Codec, byte[] Content)[] encoded)
+    {
+        if (!ChunksContiguousPerLog(batch.LogChunks))
+        {
+            return false;
+        }
+
+        void Add(string sql, int expected, params NpgsqlParameter[] parameters)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddRange(parameters);
+            npgsqlBatch.BatchCommands.Add(command);
+            expectedCounts.Add(expected);
+        }
+
+        if (batch.Builders.Count > 0)
+        {
+            var b = batch.Builders;
+            Add(_multiBuilders, -1, TextArray([.. b.Select(x => x.Name)]), TextArray([.. b.Select(x => x.Description)]), JsonArray([.. b.Select(x => Postgres.Internal.Json.Write(x.Tags))]));
+        }
+
+        if (batch.Workers.Count > 0)
+        {
+            var w = batch.Workers;
+            Add(
+                _multiWorkers,
+                -1,
+                TextArray([.. w.Select(x => x.Name)]),
+                TextArray([.. w.Select(x => x.Host)]),
+                JsonArray([.. w.Select(x => Postgres.Internal.Json.Write(x.Info))]),
+                BoolArray([.. w.Select(x => x.IsConnected)]),
+                NullableLongArray([.. w.Select(x => PgTime.ToStored(x.LastSeen))]));
+        }
+
+        if (batch.Builds.Count > 0)
+        {
+            var builds = batch.Builds;
+            var raise = builds.Where(x => !_lastNumbers.TryGetValue(x.BuilderName, out var known) || known < x.Number).ToList();
+            if (raise.Count > 0)
             {
-                var p = new List<NpgsqlParameter> { Text(name), Int(build.Number) };
-                AddStamps(p, build.SourceStamps);
-                Add(npgsqlBatch, expected, null, _insertStamps, [.. p]);
+                Add(_multiEnsureBuilders, -1, TextArray([.. raise.Select(x => x.BuilderName)]), IntArray([.. raise.Select(x => x.Number)]));
+                Add(_multiRaiseLastNumbers, -1, TextArray([.. raise.Select(x => x.BuilderName)]), IntArray([.. raise.Select(x => x.Number)]));
+            }
+
+            Add(
+                _multiBuilds,
+                builds.Count,
+                TextArray([.. builds.Select(x => x.BuilderName)]),
+                IntArray([.. builds.Select(x => x.Number)]),
+                TextArray([.. builds.Select(x => x.HostName)]),
+                TextArray([.. builds.Select(x => x.Reason)]),
+                TextArray([.. builds.Select(x => x.WorkerName)]),
+                LongArray([.. builds.Select(x => PgTime.ToStored(x.StartedAt))]),
+                NullableLongArray([.. builds.Select(x => PgTime.ToStored(x.FinishedAt))]),
+                NullableShortArray([.. builds.Select(x => (short?)x.Result)]),
+                TextArray([.. builds.Select(x => x.StateText)]),
+                JsonArray([.. builds.Select(x => Postgres.Internal.Json.Write(x.Changes))]),
+                JsonArray([.. builds.Select(x => Postgres.Internal.Json.Write(x.ResponsibleUsers))]));
+
+            var stampBuilds = new List<StoredBuild>();
+            var propertyBuilds = new List<StoredBuild>();
+            foreach (var build in builds)
+            {
+                _children.TryGetValue(build.Key, out var last);
+                if (last.Stamps is null || !ReferenceEquals(last.Stamps, build.SourceStamps))
+                {
+                    stampBuilds.Add(build);
+                }
+
+                if (last.Properties is null || !ReferenceEquals(last.Properties, build.Properties))
+                {
+                    propertyBuilds.Add(build);
+                }
+            }
+
+            if (stampBuilds.Count > 0)
+            {
+                Add(_multiDeleteStamps, -1, TextArray([.. stampBuilds.Select(x => x.BuilderName)]), IntArray([.. stampBuilds.Select(x => x.Number)]));
+                var rows = stampBuilds.SelectMany(x => x.SourceStamps.Select((stamp, position) => (Build: x, Stamp: stamp, Position: position))).ToList();
+                if (rows.Count > 0)
+                {
+                    Add(
+                        _multiInsertStamps,
+                        rows.Count,
+                        TextArray([.. rows.Select(r => r.Build.BuilderName)]),
+                        IntArray([.. rows.Select(r => r.Build.Number)]),
+                        IntArray([.. rows.Select(r => r.Position)]),
+                        TextArray([.. rows.Select(r => r.Stamp.Repository)]),
+                        TextArray([.. rows.Select(r => r.Stamp.Branch)]),
+                        TextArray([.. rows.Select(r => r.Stamp.Revision)]),
+                        TextArray([.. rows.Select(r => r.Stamp.Project)]),
+                        TextArray([.. rows.Select(r => r.Stamp.Codebase)]));
+                }
+            }
+
+            if (propertyBuilds.Count > 0)
+            {
+                Add(_multiDeleteProperties, -1, TextArray([.. propertyBuilds.Select(x => x.BuilderName)]), IntArray([.. propertyBuilds.Select(x => x.Number)]));
+                var rows = propertyBuilds.SelectMany(x => x.Properties.Select(p => (Build: x, Name: p.Key, Value: p.Value))).ToList();
+                if (rows.Count > 0)
+                {
+                    Add(
+                        _multiInsertProperties,
+                        rows.Count,
+                        TextArray([.. rows.Select(r => r.Build.BuilderName)]),
+                        IntArray([.. rows.Select(r => r.Build.Number)]),
+                        TextArray([.. rows.Select(r => r.Name)]),
+                        TextArray([.. rows.Select(r => r.Value.Value)]),
+                        TextArray([.. rows.Select(r => r.Value.Source)]));
+                }
             }
         }
 
-        if (!cached || !ReferenceEquals(last.Properties, build.Properties))
+        if (batch.Steps.Count > 0)
         {
-            Add(npgsqlBatch, expected, null, _deleteProperties, [Text(name), Int(build.Number)]);
-            if (build.Properties.Count > 0)
-            {
-                var p = new List<NpgsqlParameter> { Text(name), Int(build.Number) };
-                AddProperties(p, build.Properties);
-                Add(npgsqlBatch, expected, null, _insertProperties, [.. p]);
-            }
+            var steps = batch.Steps;
+            Add(
+                _multiSteps,
+                steps.Count,
+                TextArray([.. steps.Select(x => x.Key.BuilderName)]),
+                IntArray([.. steps.Select(x => x.Key.BuildNumber)]),
+                IntArray([.. steps.Select(x => x.Key.StepNumber)]),
+                TextArray([.. steps.Select(x => x.Name)]),
+                TextArray([.. steps.Select(x => x.StateText)]),
+                NullableLongArray([.. steps.Select(x => PgTime.ToStored(x.StartedAt))]),
+                NullableLongArray([.. steps.Select(x => PgTime.ToStored(x.FinishedAt))]),
+                NullableShortArray([.. steps.Select(x => (short?)x.Result)]),
+                JsonArray([.. steps.Select(x => Postgres.Internal.Json.Write(x.Urls))]),
+                JsonArray([.. steps.Select(x => Postgres.Internal.Json.Write(x.Statistics))]),
+                BoolArray([.. steps.Select(x => x.IsHidden)]));
         }
+
+        if (batch.Logs.Count > 0)
+        {
+            var logs = batch.Logs;
+            Add(
+                _multiLogs,
+                logs.Count,
+                TextArray([.. logs.Select(x => x.Key.BuilderName)]),
+                IntArray([.. logs.Select(x => x.Key.BuildNumber)]),
+                IntArray([.. logs.Select(x => x.Key.StepNumber)]),
+                IntArray([.. logs.Select(x => x.Key.LogNumber)]),
+                TextArray([.. logs.Select(x => x.Name)]),
+                ShortArray([.. logs.Select(x => (short)x.Kind)]),
+                BoolArray([.. logs.Select(x => x.IsFinished)]),
+                LongArray([.. logs.Select(x => x.LineCount)]),
+                LongArray([.. logs.Select(x => x.ByteCount)]));
+        }
+
+        if (batch.LogChunks.Count > 0)
+        {
+            var chunks = batch.LogChunks;
+            Add(
+                _multiChunks,
+                chunks.Count,
+                TextArray([.. chunks.Select(x => x.Log.BuilderName)]),
+                IntArray([.. chunks.Select(x => x.Log.BuildNumber)]),
+                IntArray([.. chunks.Select(x => x.Log.StepNumber)]),
+                IntArray([.. chunks.Select(x => x.Log.LogNumber)]),
+                LongArray([.. chunks.Select(x => x.FirstLine)]),
+                LongArray([.. chunks.Select(x => x.LastLine)]),
+                ShortArray([.. encoded.Select(x => (short)x.Codec)]),
+                BytesArray([.. encoded.Select(x => x.Content)]));
+        }
+
+        return true;
+    }
+
+    // Whether every log's chunks in the batch follow each other without a gap (the batch's order is line order).
+    private static bool ChunksContiguousPerLog(IReadOnlyList<StoredLogChunk> chunks)
+    {
+        if (chunks.Count < 2)
+        {
+            return true;
+        }
+
+        var next = new Dictionary<LogKey, long>();
+        foreach (var chunk in chunks)
+        {
+            if (next.TryGetValue(chunk.Log, out var expected) && expected != chunk.FirstLine)
+            {
+                return false;
+            }
+
+            next[chunk.Log] = chunk.LastLine + 1;
+        }
+
+        return true;
     }
 
     private static void AddStamps(IList<NpgsqlParameter> p, IReadOnlyList<SourceStamp> stamps)

@@ -28,6 +28,19 @@ internal static class Parameters
 
     public static NpgsqlParameter ShortArray(short[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint, Value = values };
 
+    /// <summary>JSON texts (no escaping needed: JSON escapes every control character itself).</summary>
+    public static NpgsqlParameter JsonArray(string[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values };
+
+    public static NpgsqlParameter LongArray(long[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = values };
+
+    public static NpgsqlParameter NullableLongArray(long?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = values };
+
+    public static NpgsqlParameter NullableShortArray(short?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint, Value = values };
+
+    public static NpgsqlParameter BoolArray(bool[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean, Value = values };
+
+    public static NpgsqlParameter BytesArray(byte[][] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = values };
+
     public static NpgsqlParameter Int(int value) => new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = value };
 
     public static NpgsqlParameter Long(long value) => new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = value };

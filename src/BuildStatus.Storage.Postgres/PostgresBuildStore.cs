@@ -173,6 +173,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="batch"/> is <see langword="null"/>.</exception>
     /// <exception cref="BatchRejectedException">The batch breaks the <see cref="WriteBatch"/> rules (nothing was applied); <see cref="BatchRejectedException.Keys"/> names the offending rows.</exception>
+    /// <exception cref="BuildStoreException">The server could not be reached or the transaction failed (nothing was applied, or the commit's outcome is unknown; applying the batch again is safe); the message names the host, port and database.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {
@@ -196,7 +197,15 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
             var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                await _applier.ApplyAsync(connection, batch, encoded).ConfigureAwait(false);
+                try
+                {
+                    await _applier.ApplyAsync(connection, batch, encoded).ConfigureAwait(false);
+                }
+                catch (NpgsqlException e)
+                {
+                    // Transient (Core retries it); the message names the server for the log and the health check.
+                    throw new BuildStoreException($"Writing a batch to the {_target} failed: {e.Message}", e);
+                }
             }
         }
         finally
@@ -232,6 +241,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="build"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The build's <see cref="StoredBuild.BuilderName"/> is empty or a required field is <see langword="null"/>.</exception>
+    /// <exception cref="BuildStoreException">The server could not be reached or the statement failed; the message names the host, port and database.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public async Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default)
     {
@@ -247,7 +257,14 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         await using (connection.ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return await _applier.CreateBuildAsync(connection, build).ConfigureAwait(false);
+            try
+            {
+                return await _applier.CreateBuildAsync(connection, build).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e)
+            {
+                throw new BuildStoreException($"Creating a build of '{build.BuilderName}' in the {_target} failed: {e.Message}", e);
+            }
         }
     }
 

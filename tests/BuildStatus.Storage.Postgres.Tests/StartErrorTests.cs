@@ -86,6 +86,19 @@ public sealed class StartErrorTests
     }
 
     [Test]
+    public async Task InitializeAsync_UserOwningASchemaAnAdministratorMade_MigratesItWithoutTheDatabaseRight()
+    {
+        var role = await CreateRoleAsync();
+        var schema = "s_" + role;
+        await PostgresServer.Instance.ExecuteAdminAsync($"CREATE SCHEMA {schema} AUTHORIZATION {role}", Database.Name);
+        await using var store = new PostgresBuildStore(new PostgresStorageOptions { ConnectionString = ConnectionString(role, Secret), Schema = schema });
+
+        await store.InitializeAsync();
+
+        Assert.That(await store.CreateBuildAsync(TestData.Build()), Is.EqualTo(1));
+    }
+
+    [Test]
     public void InitializeAsync_NothingListening_RetriesUntilStartTimeoutThenNamesTheTarget()
     {
         int port;

@@ -45,7 +45,16 @@ internal static class SchemaMigrator
         await using (transaction.ConfigureAwait(false))
         {
             await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1, hashtext($2))", cancellationToken, AdvisoryLockClass, schema).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS \"{schema}\"", cancellationToken).ConfigureAwait(false);
+            // CREATE SCHEMA checks the CREATE right on the database even when the schema exists, so it runs only when
+            // the schema is missing: a user who owns a schema made for it by an administrator needs no more.
+            using (var exists = new NpgsqlCommand($"SELECT to_regnamespace('\"{schema}\"') IS NOT NULL", connection, transaction))
+            {
+                if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                {
+                    await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS \"{schema}\"", cancellationToken).ConfigureAwait(false);
+                }
+            }
+
             await ExecuteAsync(connection, transaction, $"SET LOCAL search_path TO \"{schema}\"", cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(
                 connection,

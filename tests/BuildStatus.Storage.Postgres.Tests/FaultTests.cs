@@ -97,6 +97,22 @@ public sealed class FaultTests
                 }
             }
 
+            // One long build appends throughout, so the writer always has something to commit while the server is down.
+            var longBuild = await host.StartBuildAsync("linux");
+            var longStep = longBuild.AddStep("tail");
+            longStep.Start();
+            var longLog = longStep.AddLog("stdio");
+            var longLines = 0;
+            var appender = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await longLog.AppendLineAsync(LogChannel.Stdout, LineText(longBuild.Number, longLines));
+                    longLines++;
+                    await Task.Delay(1);
+                }
+            });
+
             var writers = Enumerable.Range(0, 3).Select(_ => Task.Run(WriterAsync)).ToList();
             while (acknowledged.Count < 5)
             {
@@ -125,7 +141,12 @@ public sealed class FaultTests
 
             await stop.CancelAsync();
             await Task.WhenAll(writers);
+            await appender;
             await watcher;
+            longLog.Finish();
+            longStep.Finish(BuildResult.Success);
+            await longBuild.FinishAsync(BuildResult.Success);
+            acknowledged.Add((longBuild.Number, longLines));
             await host.StopAsync();
 
             Assert.That(afterRestart, Is.GreaterThanOrEqualTo(5), "builds finished after the restart");
@@ -143,7 +164,7 @@ public sealed class FaultTests
                 }
             }
 
-            TestContext.Out.WriteLine($"POSTGRES FAULT FIGURES restart: acknowledged {acknowledged.Count} builds, {afterRestart} after the restart; {startFailures} starts failed during it; health left Healthy: {sawRetrying == 1}");
+            TestContext.Out.WriteLine($"POSTGRES FAULT FIGURES restart: acknowledged {acknowledged.Count} builds, {afterRestart} after the restart, one of {longLines} lines appended throughout; {startFailures} starts failed during it; health left Healthy: {sawRetrying == 1}");
         }
         finally
         {

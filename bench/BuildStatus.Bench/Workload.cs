@@ -25,7 +25,7 @@ public static class Workload
 
         var temp = options.DatabasePath is null;
         var path = options.Store == "postgres"
-            ? PostgresBench.NewSchema("bench")
+            ? options.SharedSchema ?? PostgresBench.NewSchema("bench")
             : options.DatabasePath ?? Path.Combine(Path.GetTempPath(), $"buildstatus-bench-{Guid.NewGuid():N}.db");
         if (options.Store == "sqlite")
         {
@@ -106,7 +106,7 @@ public static class Workload
             {
                 DeleteDatabase(path);
             }
-            else if (options.Store == "postgres")
+            else if (options.Store == "postgres" && options.SharedSchema is null)
             {
                 await PostgresBench.DropSchemaAsync(options.PostgresConnectionString!, path);
             }
@@ -129,7 +129,7 @@ public static class Workload
             : options.Store == "memory" ? new InMemoryBuildStore() : new NullStore();
         var timing = new TimingStore(inner);
         var services = new ServiceCollection();
-        services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = "bench"));
+        services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = options.HostName));
 
         await using var provider = services.BuildServiceProvider();
         var host = provider.GetRequiredService<IBuildStatusHost>();
@@ -248,7 +248,7 @@ public static class Workload
             var started = Stopwatch.GetTimestamp();
             var page = await history.QueryBuildsAsync(new BuildQuery(name) { Limit = 50 }, cancellationToken);
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (page.Builds.Count != Math.Min(50, CountOf(options.Builds, name)))
+            if (options.SharedSchema is null && page.Builds.Count != Math.Min(50, CountOf(options.Builds, name)))
             {
                 result.Errors.Add($"last 50 of {name}: {page.Builds.Count} builds");
             }

@@ -17,6 +17,16 @@ public sealed class WorkloadOptions
     /// </summary>
     public string? PostgresConnectionString { get; set; } = Environment.GetEnvironmentVariable("BUILDSTATUS_POSTGRES");
 
+    /// <summary>
+    /// Gets or sets a PostgreSQL schema that several runner processes share (<c>--shared-schema</c>): created when
+    /// missing, never dropped, and the checks that assume this process wrote every build of a builder are left out.
+    /// <see langword="null"/> (default) gives each run a fresh schema of its own.
+    /// </summary>
+    public string? SharedSchema { get; set; }
+
+    /// <summary>Gets or sets the host name the library runs as (<c>--host-name</c>). The default is <c>bench</c>.</summary>
+    public string HostName { get; set; } = "bench";
+
     /// <summary>Gets or sets the SQLite synchronous mode. The default is the library's default (Normal).</summary>
     public SqliteSynchronous Synchronous { get; set; } = new SqliteStorageOptions().Synchronous;
 
@@ -58,6 +68,8 @@ public sealed class WorkloadOptions
                 case "--builds": o.Builds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--store": o.Store = Next().ToLowerInvariant(); break;
                 case "--pg": o.PostgresConnectionString = Next(); break;
+                case "--shared-schema": o.SharedSchema = Next(); break;
+                case "--host-name": o.HostName = Next(); break;
                 case "--synchronous": o.Synchronous = Enum.Parse<SqliteSynchronous>(Next(), ignoreCase: true); break;
                 case "--compression": o.Compression = Enum.Parse<LogCompression>(Next(), ignoreCase: true); break;
                 case "--concurrency": o.Concurrency = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
@@ -88,6 +100,11 @@ public sealed class WorkloadOptions
             throw new ArgumentException("--baseline compares against raw SQLite or raw Npgsql, so it needs --store sqlite or --store postgres.");
         }
 
+        if (o.SharedSchema is not null && (o.Store != "postgres" || o.Baseline))
+        {
+            throw new ArgumentException("--shared-schema needs --store postgres and no --baseline.");
+        }
+
         if (o.Store == "postgres" && string.IsNullOrWhiteSpace(o.PostgresConnectionString))
         {
             throw new ArgumentException("--store postgres needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES in the environment).");
@@ -101,6 +118,8 @@ public sealed class WorkloadOptions
           --builds N               builds to write (default 2000)
           --store sqlite|postgres|memory|null  history store (default sqlite); null discards writes (no read-back, no queries)
           --pg CONNSTRING          PostgreSQL for --store postgres (default: $BUILDSTATUS_POSTGRES); a fresh schema per run, dropped afterwards
+          --shared-schema NAME     postgres: write into NAME, shared with other runner processes (created if missing, kept)
+          --host-name NAME         the library's HostName (default bench; give each process on a shared schema its own)
           --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
           --compression CODEC      none|deflate|gzip|brotli (default: the library's default, brotli)
           --concurrency K          builds in flight (default 1)

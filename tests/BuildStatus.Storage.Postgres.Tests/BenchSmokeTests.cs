@@ -44,6 +44,38 @@ public sealed class BenchSmokeTests
     }
 
     [Test]
+    public async Task W1_TwoHostsOnASharedSchema_BothReadBackAndNumbersAreDistinct(CancellationToken cancellationToken)
+    {
+        var schema = "shared_" + Guid.NewGuid().ToString("N")[..16];
+        WorkloadOptions Options(string host) => new()
+        {
+            Builds = 20,
+            Store = "postgres",
+            PostgresConnectionString = Database.ConnectionString,
+            SharedSchema = schema,
+            HostName = host,
+            QueryIterations = 5,
+            WarmupBuilds = 0,
+            Print = false,
+        };
+
+        var results = await Task.WhenAll(Workload.RunAsync(Options("host-1"), null, cancellationToken), Workload.RunAsync(Options("host-2"), null, cancellationToken));
+
+        await using var connection = new NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT count(*), count(DISTINCT (builder_id, number)), max(number) FROM {schema}.builds", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        Assert.Multiple(() =>
+        {
+            Assert.That(results.Select(r => r.VerificationOk), Is.All.True, string.Join("; ", results.SelectMany(r => r.Errors)));
+            Assert.That(reader.GetInt64(0), Is.EqualTo(40));
+            Assert.That(reader.GetInt64(1), Is.EqualTo(40), "numbers are unique per builder across the two hosts");
+            Assert.That(reader.GetInt32(2), Is.EqualTo(4), "each of the 10 builders numbered its 4 builds 1..4");
+        });
+    }
+
+    [Test]
     public void Parse_PostgresWithoutConnectionString_SaysWhatIsMissing()
     {
         Assert.That(

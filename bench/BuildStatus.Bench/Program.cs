@@ -69,7 +69,7 @@ public static class Program
 
         if (r.Baseline is { } b)
         {
-            Row("raw SQLite baseline", b.Write);
+            Row(r.Store == "postgres" ? "raw Npgsql baseline" : "raw SQLite baseline", b.Write);
             o.WriteLine(string.Create(c, $"library MB/s / baseline MB/s = {r.LibraryToBaselineRatio:0.00}"));
             o.WriteLine(string.Create(c, $"  baseline: {b.Schema}; {b.LinesPerChunk} lines per chunk (the library's average in this run), {b.BuildsPerTransaction} builds per transaction; db {b.DatabaseBytes / 1e6:0.0} MB"));
         }

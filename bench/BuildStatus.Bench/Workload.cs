@@ -19,12 +19,14 @@ public static class Workload
             Builds = options.Builds,
             Store = options.Store,
             Concurrency = options.Concurrency,
-            Synchronous = options.Store == "sqlite" ? options.Synchronous.ToString().ToLowerInvariant() : null,
-            Compression = options.Store == "sqlite" ? options.Compression.ToString().ToLowerInvariant() : null,
+            Synchronous = options.Store == "sqlite" ? options.Synchronous.ToString().ToLowerInvariant() : options.Store == "postgres" ? "server default (synchronous_commit)" : null,
+            Compression = options.Store is "sqlite" or "postgres" ? options.Compression.ToString().ToLowerInvariant() : null,
         };
 
         var temp = options.DatabasePath is null;
-        var path = options.DatabasePath ?? Path.Combine(Path.GetTempPath(), $"buildstatus-bench-{Guid.NewGuid():N}.db");
+        var path = options.Store == "postgres"
+            ? options.SharedSchema ?? PostgresBench.NewSchema("bench")
+            : options.DatabasePath ?? Path.Combine(Path.GetTempPath(), $"buildstatus-bench-{Guid.NewGuid():N}.db");
         if (options.Store == "sqlite")
         {
             DeleteDatabase(path);
@@ -41,19 +43,33 @@ public static class Workload
                 {
                     Builds = options.WarmupBuilds, Store = options.Store, Synchronous = options.Synchronous, Compression = options.Compression,
                     Concurrency = options.Concurrency, QueryIterations = 20, VerifyBuilds = 0, WarmupBuilds = 0, Baseline = options.Baseline,
+                    PostgresConnectionString = options.PostgresConnectionString,
                 };
-                var warmPath = Path.Combine(Path.GetTempPath(), $"buildstatus-bench-warmup-{Guid.NewGuid():N}.db");
+                var warmPath = options.Store == "postgres"
+                    ? PostgresBench.NewSchema("bench_warmup")
+                    : Path.Combine(Path.GetTempPath(), $"buildstatus-bench-warmup-{Guid.NewGuid():N}.db");
                 try
                 {
                     await RunLibraryAsync(warm, warmPath, new WorkloadResult(), null, cancellationToken);
-                    if (options.Baseline)
+                    if (options.Baseline && options.Store == "postgres")
+                    {
+                        await RawNpgsqlBaseline.RunAsync(warm, WorkloadText.LinesPerLog, cancellationToken);
+                    }
+                    else if (options.Baseline)
                     {
                         await RawSqliteBaseline.RunAsync(warm, WorkloadText.LinesPerLog, cancellationToken);
                     }
                 }
                 finally
                 {
-                    DeleteDatabase(warmPath);
+                    if (options.Store == "postgres")
+                    {
+                        await PostgresBench.DropSchemaAsync(options.PostgresConnectionString!, warmPath);
+                    }
+                    else
+                    {
+                        DeleteDatabase(warmPath);
+                    }
                 }
             }
 
@@ -71,12 +87,28 @@ public static class Workload
                     result.LibraryToBaselineRatio = result.Write.LogMegabytesPerSecond / result.Baseline.Write.LogMegabytesPerSecond;
                 }
             }
+            else if (options.Store == "postgres")
+            {
+                (result.LogChunks, var chunkedLines) = await PostgresBench.CountChunksAsync(options.PostgresConnectionString!, path);
+                result.DatabaseBytes = await PostgresBench.SchemaBytesAsync(options.PostgresConnectionString!, path);
+                if (options.Baseline)
+                {
+                    var linesPerChunk = result.LogChunks == 0 ? WorkloadText.LinesPerLog : (int)Math.Round((double)chunkedLines / result.LogChunks);
+                    progress?.WriteLine($"baseline: raw Npgsql, {linesPerChunk} lines per chunk ...");
+                    result.Baseline = await RawNpgsqlBaseline.RunAsync(options, linesPerChunk, cancellationToken);
+                    result.LibraryToBaselineRatio = result.Write.LogMegabytesPerSecond / result.Baseline.Write.LogMegabytesPerSecond;
+                }
+            }
         }
         finally
         {
             if (temp && options.Store == "sqlite")
             {
                 DeleteDatabase(path);
+            }
+            else if (options.Store == "postgres" && options.SharedSchema is null)
+            {
+                await PostgresBench.DropSchemaAsync(options.PostgresConnectionString!, path);
             }
         }
 
@@ -93,10 +125,11 @@ public static class Workload
                 Synchronous = options.Synchronous,
                 Compression = options.Compression,
             })
+            : options.Store == "postgres" ? PostgresBench.CreateStore(options, path)
             : options.Store == "memory" ? new InMemoryBuildStore() : new NullStore();
         var timing = new TimingStore(inner);
         var services = new ServiceCollection();
-        services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = "bench"));
+        services.AddBuildStatus(b => b.UseStore(_ => timing).Configure(o => o.HostName = options.HostName));
 
         await using var provider = services.BuildServiceProvider();
         var host = provider.GetRequiredService<IBuildStatusHost>();
@@ -230,7 +263,7 @@ public static class Workload
             var started = Stopwatch.GetTimestamp();
             var page = await history.QueryBuildsAsync(new BuildQuery(name) { Limit = 50 }, cancellationToken);
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (page.Builds.Count != Math.Min(50, CountOf(options.Builds, name)))
+            if (options.SharedSchema is null && page.Builds.Count != Math.Min(50, CountOf(options.Builds, name)))
             {
                 result.Errors.Add($"last 50 of {name}: {page.Builds.Count} builds");
             }

@@ -11,6 +11,22 @@ public sealed class WorkloadOptions
     /// <summary>Gets or sets the store: "sqlite" (default), "memory" or "null" (discards writes).</summary>
     public string Store { get; set; } = "sqlite";
 
+    /// <summary>
+    /// Gets or sets the PostgreSQL connection string for <c>--store postgres</c> (<c>--pg</c>, else the
+    /// <c>BUILDSTATUS_POSTGRES</c> environment variable). Each run works in a fresh schema of its own, dropped afterwards.
+    /// </summary>
+    public string? PostgresConnectionString { get; set; } = Environment.GetEnvironmentVariable("BUILDSTATUS_POSTGRES");
+
+    /// <summary>
+    /// Gets or sets a PostgreSQL schema that several runner processes share (<c>--shared-schema</c>): created when
+    /// missing, never dropped, and the checks that assume this process wrote every build of a builder are left out.
+    /// <see langword="null"/> (default) gives each run a fresh schema of its own.
+    /// </summary>
+    public string? SharedSchema { get; set; }
+
+    /// <summary>Gets or sets the host name the library runs as (<c>--host-name</c>). The default is <c>bench</c>.</summary>
+    public string HostName { get; set; } = "bench";
+
     /// <summary>Gets or sets the SQLite synchronous mode. The default is the library's default (Normal).</summary>
     public SqliteSynchronous Synchronous { get; set; } = new SqliteStorageOptions().Synchronous;
 
@@ -51,6 +67,9 @@ public sealed class WorkloadOptions
             {
                 case "--builds": o.Builds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--store": o.Store = Next().ToLowerInvariant(); break;
+                case "--pg": o.PostgresConnectionString = Next(); break;
+                case "--shared-schema": o.SharedSchema = Next(); break;
+                case "--host-name": o.HostName = Next(); break;
                 case "--synchronous": o.Synchronous = Enum.Parse<SqliteSynchronous>(Next(), ignoreCase: true); break;
                 case "--compression": o.Compression = Enum.Parse<LogCompression>(Next(), ignoreCase: true); break;
                 case "--concurrency": o.Concurrency = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
@@ -71,14 +90,24 @@ public sealed class WorkloadOptions
             throw new ArgumentException("--builds, --concurrency and --query-iterations must be at least 1; --verify-builds and --warmup at least 0.");
         }
 
-        if (o.Store is not ("sqlite" or "memory" or "null"))
+        if (o.Store is not ("sqlite" or "postgres" or "memory" or "null"))
         {
-            throw new ArgumentException($"--store must be sqlite, memory or null, not '{o.Store}'.");
+            throw new ArgumentException($"--store must be sqlite, postgres, memory or null, not '{o.Store}'.");
         }
 
-        if (o.Baseline && o.Store != "sqlite")
+        if (o.Baseline && o.Store is not ("sqlite" or "postgres"))
         {
-            throw new ArgumentException("--baseline compares against raw SQLite, so it needs --store sqlite.");
+            throw new ArgumentException("--baseline compares against raw SQLite or raw Npgsql, so it needs --store sqlite or --store postgres.");
+        }
+
+        if (o.SharedSchema is not null && (o.Store != "postgres" || o.Baseline))
+        {
+            throw new ArgumentException("--shared-schema needs --store postgres and no --baseline.");
+        }
+
+        if (o.Store == "postgres" && string.IsNullOrWhiteSpace(o.PostgresConnectionString))
+        {
+            throw new ArgumentException("--store postgres needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES in the environment).");
         }
 
         return o;
@@ -87,13 +116,17 @@ public sealed class WorkloadOptions
     public const string Usage = """
         BuildStatus.Bench: workload W1 (10 builders, N builds x 5 steps x one 200-line stdio log, 20 lines per append), then queries.
           --builds N               builds to write (default 2000)
-          --store sqlite|memory|null  history store (default sqlite); null discards writes (no read-back, no queries)
+          --store sqlite|postgres|memory|null  history store (default sqlite); null discards writes (no read-back, no queries)
+          --pg CONNSTRING          PostgreSQL for --store postgres (default: $BUILDSTATUS_POSTGRES); a fresh schema per run, dropped afterwards
+          --shared-schema NAME     postgres: write into NAME, shared with other runner processes (created if missing, kept)
+          --host-name NAME         the library's HostName (default bench; give each process on a shared schema its own)
           --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
           --compression CODEC      none|deflate|gzip|brotli (default: the library's default, brotli)
           --concurrency K          builds in flight (default 1)
           --db PATH                database file (default: a temp file, deleted afterwards)
           --json PATH              write the result as JSON
-          --baseline               also write the same rows with hand-written Microsoft.Data.Sqlite code and print the ratio
+          --baseline               also write the same rows with hand-written Microsoft.Data.Sqlite (or, with --store postgres,
+                                   Npgsql) code on the library's schema, and print the ratio
           --query-iterations N     runs of each query for p50/p95/p99 (default 1000)
           --verify-builds N        builds read back in full (default 2000; the last 50 of every builder are always checked)
           --warmup N               builds of an untimed warm-up run of each contender first (default 200; 0 for none)

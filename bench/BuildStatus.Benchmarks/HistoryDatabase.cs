@@ -67,70 +67,10 @@ internal static class HistoryDatabase
         await using (var store = new SqliteBuildStore(new SqliteStorageOptions { ConnectionString = $"Data Source={path}", Synchronous = SqliteSynchronous.Off }))
         {
             await store.InitializeAsync();
-            var builders = Enumerable.Range(0, Builders).Select(b => new StoredBuilder(BuilderName(b), null, [])).ToArray();
-            await store.ApplyAsync(new WriteBatch { Builders = builders });
-
-            // Cumulative weights 1/k of feature-001..feature-499 (19 % of all builds between them).
-            var cumulative = new double[FeatureBranches - 1];
-            var sum = 0.0;
-            for (var k = 1; k < FeatureBranches; k++)
+            await store.InitializeAsync();
+            foreach (var batch in Batches(builds))
             {
-                sum += 1.0 / k;
-                cumulative[k - 1] = sum;
-            }
-
-            var random = new Random(20261201);
-            const int perBatch = 10_000;
-            for (var first = 0; first < builds; first += perBatch)
-            {
-                var rows = new List<StoredBuild>(perBatch);
-                for (var i = first; i < Math.Min(builds, first + perBatch); i++)
-                {
-                    var u = random.NextDouble();
-                    string branch;
-                    if (u < 0.80)
-                    {
-                        branch = "main";
-                    }
-                    else if (u < 0.81)
-                    {
-                        branch = BranchName(0);
-                    }
-                    else
-                    {
-                        var k = Array.BinarySearch(cumulative, (u - 0.81) / 0.19 * sum);
-                        branch = BranchName(Math.Min(FeatureBranches - 1, (k < 0 ? ~k : k) + 1));
-                    }
-
-                    var properties = new Dictionary<string, PropertyValue>(StringComparer.Ordinal)
-                    {
-                        ["owner"] = new(string.Create(CultureInfo.InvariantCulture, $"owner-{random.Next(Owners):D2}"), "Scheduler"),
-                    };
-                    if (random.NextDouble() < 0.05)
-                    {
-                        properties["pr"] = new(random.Next(1, PullRequests + 1).ToString(CultureInfo.InvariantCulture), "Change");
-                    }
-
-                    var unfinished = random.NextDouble() < 0.0005;
-                    var started = StartedAt(i);
-                    BuildResult? result = unfinished ? null : (i % 17) switch { 0 => BuildResult.Failure, 1 => BuildResult.Warnings, _ => BuildResult.Success };
-                    rows.Add(new StoredBuild(
-                        BuilderName(i % Builders),
-                        i / Builders + 1,
-                        unfinished ? "elsewhere" : "bench",
-                        "scheduler",
-                        [new SourceStamp("https://example.org/repo.git", branch, Revision(i), null, null)],
-                        [],
-                        [],
-                        "worker-1",
-                        properties,
-                        started,
-                        unfinished ? null : started.AddSeconds(25),
-                        result is { } r ? r.ToString().ToLowerInvariant() : "building",
-                        result));
-                }
-
-                await store.ApplyAsync(new WriteBatch { Builds = rows });
+                await store.ApplyAsync(batch);
             }
         }
 
@@ -146,5 +86,114 @@ internal static class HistoryDatabase
         x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
         x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
         return x ^ (x >> 31);
+    }
+
+    /// <summary>
+    /// The same history in a PostgreSQL schema of its own (<c>bench_history_N</c>) on the server
+    /// <paramref name="connectionString"/> names, written once through the SPI and reused while it holds every build.
+    /// </summary>
+    /// <returns>The schema name.</returns>
+    public static async Task<string> EnsurePostgresAsync(string connectionString, int builds, TextWriter? progress = null)
+    {
+        var schema = $"bench_history_{Layout}_{builds}";
+        await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"SELECT CASE WHEN to_regclass('{schema}.builds') IS NULL THEN -1 ELSE 0 END", connection);
+            if ((int)(await command.ExecuteScalarAsync())! == 0)
+            {
+                command.CommandText = $"SELECT count(*) FROM {schema}.builds";
+                if ((long)(await command.ExecuteScalarAsync())! == builds)
+                {
+                    return schema;
+                }
+            }
+
+            command.CommandText = $"DROP SCHEMA IF EXISTS {schema} CASCADE";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        progress?.WriteLine($"// building schema {schema} ({builds:N0} builds) once; later runs reuse it");
+        var stopwatch = Stopwatch.StartNew();
+        await using (var store = new BuildStatus.Storage.Postgres.PostgresBuildStore(new BuildStatus.Storage.Postgres.PostgresStorageOptions { ConnectionString = connectionString, Schema = schema }))
+        {
+            foreach (var batch in Batches(builds))
+            {
+                await store.ApplyAsync(batch);
+            }
+        }
+
+        progress?.WriteLine($"// built in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        return schema;
+    }
+
+    /// <summary>The history's batches: the builders, then 10,000 builds per batch, from a fixed seed.</summary>
+    private static IEnumerable<WriteBatch> Batches(int builds)
+    {
+        var builders = Enumerable.Range(0, Builders).Select(b => new StoredBuilder(BuilderName(b), null, [])).ToArray();
+        yield return new WriteBatch { Builders = builders };
+
+        // Cumulative weights 1/k of feature-001..feature-499 (19 % of all builds between them).
+        var cumulative = new double[FeatureBranches - 1];
+        var sum = 0.0;
+        for (var k = 1; k < FeatureBranches; k++)
+        {
+            sum += 1.0 / k;
+            cumulative[k - 1] = sum;
+        }
+
+        var random = new Random(20261201);
+        const int perBatch = 10_000;
+        for (var first = 0; first < builds; first += perBatch)
+        {
+            var rows = new List<StoredBuild>(perBatch);
+            for (var i = first; i < Math.Min(builds, first + perBatch); i++)
+            {
+                var u = random.NextDouble();
+                string branch;
+                if (u < 0.80)
+                {
+                    branch = "main";
+                }
+                else if (u < 0.81)
+                {
+                    branch = BranchName(0);
+                }
+                else
+                {
+                    var k = Array.BinarySearch(cumulative, (u - 0.81) / 0.19 * sum);
+                    branch = BranchName(Math.Min(FeatureBranches - 1, (k < 0 ? ~k : k) + 1));
+                }
+
+                var properties = new Dictionary<string, PropertyValue>(StringComparer.Ordinal)
+                {
+                    ["owner"] = new(string.Create(CultureInfo.InvariantCulture, $"owner-{random.Next(Owners):D2}"), "Scheduler"),
+                };
+                if (random.NextDouble() < 0.05)
+                {
+                    properties["pr"] = new(random.Next(1, PullRequests + 1).ToString(CultureInfo.InvariantCulture), "Change");
+                }
+
+                var unfinished = random.NextDouble() < 0.0005;
+                var started = StartedAt(i);
+                BuildResult? result = unfinished ? null : (i % 17) switch { 0 => BuildResult.Failure, 1 => BuildResult.Warnings, _ => BuildResult.Success };
+                rows.Add(new StoredBuild(
+                    BuilderName(i % Builders),
+                    i / Builders + 1,
+                    unfinished ? "elsewhere" : "bench",
+                    "scheduler",
+                    [new SourceStamp("https://example.org/repo.git", branch, Revision(i), null, null)],
+                    [],
+                    [],
+                    "worker-1",
+                    properties,
+                    started,
+                    unfinished ? null : started.AddSeconds(25),
+                    result is { } r ? r.ToString().ToLowerInvariant() : "building",
+                    result));
+            }
+
+            yield return new WriteBatch { Builds = rows };
+        }
     }
 }

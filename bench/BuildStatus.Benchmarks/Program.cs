@@ -16,6 +16,7 @@ namespace BuildStatus.Benchmarks;
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --filter '*StatusMutation*'
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --history-percentiles [builds] [runs]
 /// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --history-filters [builds] [runs] [name filter]
+/// dotnet run -c Release --project bench/BuildStatus.Benchmarks -- --history-percentiles-postgres CONNSTRING [builds] [runs]
 /// </code>
 /// </summary>
 public static class Program
@@ -26,7 +27,18 @@ public static class Program
         {
             var builds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
             var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10_000;
-            HistoryPercentilesAsync(builds, runs).GetAwaiter().GetResult();
+            var path = HistoryDatabase.EnsureAsync(builds, Console.Out).GetAwaiter().GetResult();
+            HistoryPercentilesAsync(b => b.UseSqlite($"Data Source={path}"), builds, runs, "SQLite").GetAwaiter().GetResult();
+            return 0;
+        }
+
+        if (args.Length > 1 && args[0] == "--history-percentiles-postgres")
+        {
+            var connectionString = args[1];
+            var builds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1_000_000;
+            var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10_000;
+            var schema = HistoryDatabase.EnsurePostgresAsync(connectionString, builds, Console.Out).GetAwaiter().GetResult();
+            HistoryPercentilesAsync(b => b.UsePostgres(o => { o.ConnectionString = connectionString; o.Schema = schema; }), builds, runs, "PostgreSQL").GetAwaiter().GetResult();
             return 0;
         }
 
@@ -53,11 +65,14 @@ public static class Program
     /// p50/p95/p99 of "the last 50 builds of a builder" on the cached SQLite history (BenchmarkDotNet reports no
     /// p99), through the public API, timed one call at a time with a Stopwatch.
     /// </summary>
-    private static async Task HistoryPercentilesAsync(int builds, int runs)
+    private static async Task HistoryPercentilesAsync(Action<BuildStatusBuilder> useStore, int builds, int runs, string storeName)
     {
-        var path = await HistoryDatabase.EnsureAsync(builds, Console.Out);
         var services = new ServiceCollection();
-        services.AddBuildStatus(b => b.UseSqlite($"Data Source={path}").Configure(o => o.HostName = "bench"));
+        services.AddBuildStatus(b =>
+        {
+            useStore(b);
+            b.Configure(o => o.HostName = "bench");
+        });
         await using var provider = services.BuildServiceProvider();
         var host = provider.GetRequiredService<IBuildStatusHost>();
         await host.StartAsync();
@@ -84,6 +99,6 @@ public static class Program
         double At(double q) => samples[Math.Clamp((int)Math.Ceiling(q * samples.Count) - 1, 0, samples.Count - 1)];
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"last 50 builds, {builds:N0} builds stored, {runs:N0} runs: p50 {At(0.5):0.000} ms  p95 {At(0.95):0.000} ms  p99 {At(0.99):0.000} ms  max {samples[^1]:0.000} ms"));
+            $"{storeName}: last 50 builds, {builds:N0} builds stored, {runs:N0} runs: p50 {At(0.5):0.000} ms  p95 {At(0.95):0.000} ms  p99 {At(0.99):0.000} ms  max {samples[^1]:0.000} ms"));
     }
 }

@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace BuildStatus.Storage.Postgres.Internal;
+
+/// <summary>Typed JSON helpers over <see cref="PostgresJsonContext"/>.</summary>
+/// <remarks>
+/// Empty lists and maps, which most rows have, are written as the same constant the serializer would produce
+/// (<c>[]</c>, <c>{}</c>) without running it.
+/// </remarks>
+internal static class Json
+{
+    private const string EmptyList = "[]";
+    private const string EmptyMap = "{}";
+
+    public static string Write(IReadOnlyList<string> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyListString);
+
+    public static string Write(IReadOnlyDictionary<string, string> value) => value.Count == 0 ? EmptyMap : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyDictionaryStringString);
+
+    public static string Write(IReadOnlyDictionary<string, double> value) => value.Count == 0 ? EmptyMap : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyDictionaryStringDouble);
+
+    public static string Write(IReadOnlyList<BuildChange> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyListBuildChange);
+
+    public static string Write(IReadOnlyList<StepUrl> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyListStepUrl);
+
+    public static IReadOnlyList<string> ReadStrings(string json) => JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListString) ?? [];
+
+    public static IReadOnlyDictionary<string, string> ReadStringMap(string json) =>
+        JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyDictionaryStringString) ?? new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public static IReadOnlyDictionary<string, double> ReadNumberMap(string json) =>
+        JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyDictionaryStringDouble) ?? new Dictionary<string, double>(StringComparer.Ordinal);
+
+    public static IReadOnlyList<BuildChange> ReadChanges(string json) => JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListBuildChange) ?? [];
+
+    public static IReadOnlyList<StepUrl> ReadUrls(string json) => JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListStepUrl) ?? [];
+}

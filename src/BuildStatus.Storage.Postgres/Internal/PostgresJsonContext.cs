@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace BuildStatus.Storage.Postgres.Internal;
+
+/// <summary>Source-generated JSON for the small list columns (tags, worker info, changes, users, URLs, statistics).</summary>
+[JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, double>))]
+[JsonSerializable(typeof(IReadOnlyList<BuildChange>))]
+[JsonSerializable(typeof(IReadOnlyList<StepUrl>))]
+internal sealed partial class PostgresJsonContext : JsonSerializerContext
+{
+}

@@ -1,0 +1,13 @@
+using BuildStatus.Storage.Testing;
+
+namespace BuildStatus.Storage.Postgres.Tests;
+
+[TestFixture]
+public sealed class PostgresConformanceTests : BuildStoreConformanceTests
+{
+    private static readonly TestDatabase Database = new();
+
+    protected override bool SupportsSharedInstances => true;
+
+    protected override IBuildStore CreateStore(string directory) => new PostgresBuildStore(Database.Options(TestDatabase.SchemaFor(directory)));
+}

@@ -364,7 +364,13 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
     /// deleting at most <see cref="RetentionPolicy.MaxRowsPerTransaction"/> rows.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
-    public async Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task<PruneResult> PruneAsync(RetentionPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => PruneWithProgressAsync(policy, now, null, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>As <see cref="PruneAsync"/>, reporting the running totals after each committed transaction.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="policy"/> is <see langword="null"/>.</exception>
+    public async Task<PruneResult> PruneWithProgressAsync(RetentionPolicy policy, DateTimeOffset now, IProgress<PruneResult>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         policy.Validate();
@@ -404,6 +410,8 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
 
                         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                     }
+
+                    progress?.Report(new PruneResult(buildsDeleted, logsDeleted));
                 }
 
                 _applier.InvalidateCaches();

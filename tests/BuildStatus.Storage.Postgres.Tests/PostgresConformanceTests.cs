@@ -5,7 +5,7 @@ namespace BuildStatus.Storage.Postgres.Tests;
 [TestFixture]
 public sealed class PostgresConformanceTests : BuildStoreConformanceTests
 {
-    private static readonly TestDatabase Database = new();
+    private static readonly TestDatabase Database = new("conformance");
 
     protected override bool SupportsSharedInstances => true;
 

@@ -33,7 +33,18 @@ internal sealed class PostgresServer
     }
 
     /// <summary>Gets the server of this run, started by <see cref="PostgresSetUp"/>.</summary>
-    public static PostgresServer Instance => PostgresSetUp.Server ?? throw new InvalidOperationException("The PostgreSQL test server is started by PostgresSetUp.");
+    public static PostgresServer Instance => PostgresSetUp.Server ?? FromParent ?? throw new InvalidOperationException("The PostgreSQL test server is started by PostgresSetUp.");
+
+    /// <summary>
+    /// The variable through which a child process of the test run (the conformance suite's fresh-process check) finds the
+    /// server this run started; set by <see cref="PostgresSetUp"/>.
+    /// </summary>
+    public const string ParentVariable = "BUILDSTATUS_POSTGRES_TEST_SERVER";
+
+    private static PostgresServer? FromParent
+        => Environment.GetEnvironmentVariable(ParentVariable) is { Length: > 0 } given
+            ? new PostgresServer(given, directory: null, binDirectory: null, runAs: null, new NpgsqlConnectionStringBuilder(given).Port)
+            : null;
 
     /// <summary>Gets a superuser connection string to the <c>postgres</c> database.</summary>
     public string AdminConnectionString { get; }

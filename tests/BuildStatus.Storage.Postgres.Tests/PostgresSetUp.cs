@@ -7,12 +7,17 @@ public sealed class PostgresSetUp
     internal static PostgresServer? Server { get; private set; }
 
     [OneTimeSetUp]
-    public async Task StartAsync() => Server = await PostgresServer.StartAsync();
+    public async Task StartAsync()
+    {
+        Server = await PostgresServer.StartAsync();
+        Environment.SetEnvironmentVariable(PostgresServer.ParentVariable, Server.AdminConnectionString);
+    }
 
     [OneTimeTearDown]
     public void Stop()
     {
         Server?.Stop();
         Server = null;
+        Environment.SetEnvironmentVariable(PostgresServer.ParentVariable, null);
     }
 }

@@ -27,6 +27,9 @@ internal static class CicdConventions
     /// <summary>The host dimension: <see cref="BuildStatusOptions.HostName"/>.</summary>
     public const string HostName = "buildstatus.host.name";
 
+    /// <summary>The tag that names this host's instance (stores with instances), beside the host name.</summary>
+    public const string InstanceId = "buildstatus.instance.id";
+
     public const string StatePending = "pending";
     public const string StateExecuting = "executing";
     public const string WorkerAvailable = "available";

@@ -24,6 +24,9 @@ internal sealed class BuildStatusMetrics : IDisposable
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private readonly KeyValuePair<string, object?> _host;
+
+    /// <summary>Gets the instance tag every tagged measurement carries once the host has registered an instance.</summary>
+    public InstanceTag Instance { get; } = new();
     private readonly Histogram<double> _runDuration;
     private readonly Counter<long> _runErrors;
     private volatile bool _disposed;
@@ -41,16 +44,16 @@ internal sealed class BuildStatusMetrics : IDisposable
         }
 
         _host = new KeyValuePair<string, object?>(CicdConventions.HostName, hostName ?? string.Empty);
-        BatchSize = new(_meter.CreateHistogram<int>("buildstatus.writer.batch_size", "{write}", "Rows and chunks per committed storage batch."), _host);
-        CommitLatency = new(_meter.CreateHistogram<double>("buildstatus.writer.commit_latency", "ms", "Time to commit one storage batch."), _host);
-        CommitFailures = new(_meter.CreateCounter<long>("buildstatus.writer.failures", "{failure}", "Failed storage commits."), _host);
-        Retries = new(_meter.CreateCounter<long>("buildstatus.writer.retries", "{retry}", "Storage commit retries."), _host);
-        RejectedBatches = new(_meter.CreateCounter<long>("buildstatus.writer.rejected_batches", "{batch}", "Batches the backend rejected as impossible (BatchRejectedException); the rest of each was committed without the offending rows."), _host);
-        Quarantined = new(_meter.CreateCounter<long>("buildstatus.writer.quarantined", "{entity}", "Entity snapshots (a build's row, a step, a log's new lines) the backend rejected: logged with their keys and never stored."), _host);
-        SnapshotFailures = new(_meter.CreateCounter<long>("buildstatus.writer.snapshot_failures", "{failure}", "Snapshots that threw while a batch was formed (a defect); the entity stays queued."), _host);
-        BackpressureWaits = new(_meter.CreateCounter<long>("buildstatus.writer.backpressure_waits", "{wait}", "Log appends that waited for queue space."), _host);
-        BuildsStarted = new(_meter.CreateCounter<long>("buildstatus.builds.started", "{build}", "Builds started."), _host);
-        BuildsFinished = new(_meter.CreateCounter<long>("buildstatus.builds.finished", "{build}", "Builds finished."), _host);
+        BatchSize = new(_meter.CreateHistogram<int>("buildstatus.writer.batch_size", "{write}", "Rows and chunks per committed storage batch."), _host, Instance);
+        CommitLatency = new(_meter.CreateHistogram<double>("buildstatus.writer.commit_latency", "ms", "Time to commit one storage batch."), _host, Instance);
+        CommitFailures = new(_meter.CreateCounter<long>("buildstatus.writer.failures", "{failure}", "Failed storage commits."), _host, Instance);
+        Retries = new(_meter.CreateCounter<long>("buildstatus.writer.retries", "{retry}", "Storage commit retries."), _host, Instance);
+        RejectedBatches = new(_meter.CreateCounter<long>("buildstatus.writer.rejected_batches", "{batch}", "Batches the backend rejected as impossible (BatchRejectedException); the rest of each was committed without the offending rows."), _host, Instance);
+        Quarantined = new(_meter.CreateCounter<long>("buildstatus.writer.quarantined", "{entity}", "Entity snapshots (a build's row, a step, a log's new lines) the backend rejected: logged with their keys and never stored."), _host, Instance);
+        SnapshotFailures = new(_meter.CreateCounter<long>("buildstatus.writer.snapshot_failures", "{failure}", "Snapshots that threw while a batch was formed (a defect); the entity stays queued."), _host, Instance);
+        BackpressureWaits = new(_meter.CreateCounter<long>("buildstatus.writer.backpressure_waits", "{wait}", "Log appends that waited for queue space."), _host, Instance);
+        BuildsStarted = new(_meter.CreateCounter<long>("buildstatus.builds.started", "{build}", "Builds started."), _host, Instance);
+        BuildsFinished = new(_meter.CreateCounter<long>("buildstatus.builds.finished", "{build}", "Builds finished."), _host, Instance);
         _runDuration = _meter.CreateHistogram(
             "cicd.pipeline.run.duration",
             "s",

@@ -65,6 +65,7 @@ internal sealed partial class InstanceLease : IDisposable
         var instance = await _store.RegisterInstanceAsync(options.HostName, _ctx.Now, options.LeaseDuration, cancellationToken).ConfigureAwait(false);
         _current = instance;
         _ctx.Pipeline.InstanceId = instance.Id;
+        _ctx.Metrics.Instance.Set(instance.Id);
         Log.Registered(_logger, instance.Id, instance.HostName, options.LeaseDuration);
         await RefreshLiveAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -168,6 +168,86 @@ public sealed class InstanceTests
     }
 
     [Test]
+    public async Task WriterAndBuildMetrics_CarryTheHostAndTheInstance()
+    {
+        var meterFactory = new TestMeterFactory();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory>(meterFactory);
+        services.AddBuildStatus(b => b.UseInMemoryStorage().Configure(o => o.HostName = "tagged-host"));
+        await using var provider = services.BuildServiceProvider();
+        var host = provider.GetRequiredService<IBuildStatusHost>();
+        var seen = new List<(string Instrument, string? Host, object? Instance)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, meterFactory) && instrument.Name is "buildstatus.builds.started" or "buildstatus.writer.batch_size")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) => Record(instrument.Name, tags));
+        listener.SetMeasurementEventCallback<int>((instrument, _, tags, _) => Record(instrument.Name, tags));
+        listener.Start();
+        await host.StartAsync();
+
+        var build = await host.AddBuilder("b").StartBuildAsync();
+        await build.FinishAsync().WaitAsync(Limit);
+        await host.StopAsync();
+
+        lock (seen)
+        {
+            Assert.That(seen.Select(s => s.Instrument).Distinct(), Is.EquivalentTo(new[] { "buildstatus.builds.started", "buildstatus.writer.batch_size" }));
+            Assert.That(seen.All(s => s.Host == "tagged-host" && Equals(s.Instance, host.InstanceId)), Is.True, string.Join("; ", seen));
+        }
+
+        void Record(string name, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? hostTag = null;
+            object? instanceTag = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "buildstatus.host.name")
+                {
+                    hostTag = tag.Value as string;
+                }
+                else if (tag.Key == "buildstatus.instance.id")
+                {
+                    instanceTag = tag.Value;
+                }
+            }
+
+            lock (seen)
+            {
+                seen.Add((name, hostTag, instanceTag));
+            }
+        }
+    }
+
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, scope: this);
+            lock (_meters)
+            {
+                _meters.Add(meter);
+            }
+
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            lock (_meters)
+            {
+                _meters.ForEach(m => m.Dispose());
+            }
+        }
+    }
+
+    [Test]
     public async Task CreateBuildAsync_RetriedAfterAnAmbiguousFailure_GetsTheSameNumber()
     {
         var store = new AmbiguousCreateStore(new InMemoryBuildStore());

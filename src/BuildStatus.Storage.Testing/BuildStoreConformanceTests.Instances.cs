@@ -164,4 +164,34 @@ public abstract partial class BuildStoreConformanceTests
         Assert.That(unfinished.Select(u => u.Number), Is.EqualTo(new[] { a1 }));
         Assert.That(unfinished[0].InstanceId, Is.EqualTo(a.Id));
     }
+
+    /// <summary>Of several instances claiming one stored request at once, exactly one gets it; a dead claimer's claim returns to pending.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public async Task ClaimRequestAsync_ConcurrentClaimers_ExactlyOne_AndReleaseReturnsItToPending()
+    {
+        var claimers = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            claimers.Add((await Instances.RegisterInstanceAsync($"host-{i}", T0, Lease)).Id);
+        }
+
+        var request = new StoredBuildRequest(1L << 32 | 1, "linux", "push", [], new Dictionary<string, PropertyValue>(StringComparer.Ordinal), 0, T0, BuildRequestState.Pending, null, null);
+        await Store.ApplyAsync(new WriteBatch { Requests = [request] });
+
+        var results = await Task.WhenAll(claimers.Select(c => Task.Run(() => Instances.ClaimRequestAsync(request.Id, c))));
+
+        Assert.That(results.Count(r => r), Is.EqualTo(1), "exactly one claimer gets the request");
+        var winner = claimers[Array.IndexOf(results, true)];
+        var claimed = (await Instances.GetRequestsAsync("linux", BuildRequestState.Claimed)).Single();
+        Assert.That(claimed.ClaimedBy, Is.EqualTo(winner));
+        Assert.That(await Instances.ReleaseRequestsAsync(winner), Is.EqualTo(1));
+        var pending = (await Instances.GetRequestsAsync("linux", BuildRequestState.Pending)).Single();
+        Assert.That((pending.Id, pending.ClaimedBy), Is.EqualTo((request.Id, (long?)null)));
+
+        await Store.ApplyAsync(new WriteBatch { Requests = [pending with { State = BuildRequestState.Started, BuildNumber = 7 }] });
+        await Store.ApplyAsync(new WriteBatch { Requests = [pending] });
+        Assert.That((await Instances.GetRequestsAsync(null, null)).Single().State, Is.EqualTo(BuildRequestState.Started), "started is final");
+        Assert.That(await Instances.ClaimRequestAsync(request.Id, claimers[0]), Is.False, "a started request cannot be claimed");
+    }
 }

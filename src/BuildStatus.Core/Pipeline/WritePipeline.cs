@@ -300,8 +300,15 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
             await commit.ConfigureAwait(false);
             _inFlightEntities = next?.Builder.Snapshots.Count ?? 0;
-            _bound.Add(-current.Builder.LogBytes);
-            _waiters.Advance(current.Builder.LastSeq);
+            var released = current.Builder.LogBytes;
+            var committedUpTo = current.Builder.LastSeq;
+
+            // This loop's locals live in its state machine while it waits for the next change: drop the committed
+            // batch before anyone learns it committed, so its snapshots do not keep builds alive that have left RAM.
+            current = null!;
+            commit = null!;
+            _bound.Add(-released);
+            _waiters.Advance(committedUpTo);
         }
     }
 

@@ -241,6 +241,10 @@ internal sealed class PostgresServer
         }
     }
 
+    /// <summary>Gets whether a server can be had: <c>BUILDSTATUS_POSTGRES</c> names one, or initdb and pg_ctl are installed.</summary>
+    public static bool IsAvailable
+        => Environment.GetEnvironmentVariable("BUILDSTATUS_POSTGRES") is { Length: > 0 } || FindBinDirectory() is not null;
+
     private static string? FindBinDirectory()
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))

@@ -158,12 +158,12 @@ public sealed partial class InMemoryBuildStore
             var claimed = new List<StoredInstance>();
             foreach (var instance in _instances.Values.ToArray())
             {
-                if (instance.Id == claimerId || instance.RecoveredAt is not null || IsLive(instance, now))
+                if (instance.Id == claimerId || instance.RecoveredAt is not null || instance.IsLiveAt(now))
                 {
                     continue;
                 }
 
-                if (instance.ClaimedBy is { } holder && holder != claimerId && _instances.TryGetValue(holder, out var h) && IsLive(h, now))
+                if (instance.ClaimedBy is { } holder && holder != claimerId && _instances.TryGetValue(holder, out var h) && h.IsLiveAt(now))
                 {
                     continue;
                 }
@@ -210,9 +210,6 @@ public sealed partial class InMemoryBuildStore
 
     // Caller holds _gate.
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
-
-    // Caller holds _gate. A live instance: not stopped, not claimed, lease not expired.
-    private static bool IsLive(StoredInstance instance, DateTimeOffset now) => instance.IsLiveAt(now);
 
     // Caller holds _gate.
     private void ThrowIfFenced(long? instanceId)

@@ -85,11 +85,9 @@ internal sealed partial class BatchCommitter
             // whichever instance the batch would now be stamped with.
             if (group.Any(static s => s.Entity.IsLost))
             {
-                var fenced = new InstanceFencedException("The build was lost: this host's instance was fenced and another instance finished it.");
                 foreach (var lost in group.Where(static s => s.Entity.IsLost))
                 {
-                    lost.Entity.OnDropped(lost, fenced);
-                    _waiters.Dropped(lost.Seq, fenced);
+                    DropLost(lost);
                 }
 
                 group = group.Where(static s => !s.Entity.IsLost).ToArray();
@@ -107,28 +105,10 @@ internal sealed partial class BatchCommitter
             }
             catch (InstanceFencedException fenced) when (OnFenced is { } onFenced)
             {
-                // This instance was claimed by another, which finished its builds: what belongs to them is lost (never
-                // written again); the rest is written as the new instance once it is registered.
+                // This instance was claimed by another, which finished its builds. Once a new instance is registered,
+                // the group goes round again: what belongs to the lost builds is dropped above, the rest is written.
                 await onFenced(fenced).WaitAsync(token).ConfigureAwait(false);
-                var kept = new List<EntitySnapshot>();
-                foreach (var snapshot in group)
-                {
-                    if (snapshot.Entity.IsLost)
-                    {
-                        snapshot.Entity.OnDropped(snapshot, fenced);
-                        _waiters.Dropped(snapshot.Seq, fenced);
-                    }
-                    else
-                    {
-                        kept.Add(snapshot);
-                    }
-                }
-
-                if (kept.Count > 0)
-                {
-                    work.Push(kept);
-                }
-
+                work.Push(group);
                 continue;
             }
 
@@ -164,6 +144,14 @@ internal sealed partial class BatchCommitter
                 work.Push(group.Take(half).ToArray());
             }
         }
+    }
+
+    /// <summary>Drops the snapshot of an entity whose build this host lost (its instance was fenced): never written.</summary>
+    public void DropLost(EntitySnapshot snapshot)
+    {
+        var fenced = new InstanceFencedException("The build was lost: this host's instance was fenced and another instance finished it.");
+        snapshot.Entity.OnDropped(snapshot, fenced);
+        _waiters.Dropped(snapshot.Seq, fenced);
     }
 
     private void Quarantine(EntitySnapshot snapshot, BatchRejectedException rejection)

@@ -320,9 +320,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         {
             if (snapshot.Entity.IsLost)
             {
-                var fenced = new InstanceFencedException("The build was lost: this host's instance was fenced and another instance finished it.");
-                snapshot.Entity.OnDropped(snapshot, fenced);
-                _waiters.Dropped(snapshot.Seq, fenced);
+                _committer.DropLost(snapshot);
             }
             else
             {

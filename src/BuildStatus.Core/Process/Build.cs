@@ -223,33 +223,15 @@ internal sealed class Build : PersistedEntity, IBuild
         lock (Sync)
         {
             ThrowIfFinished("finish");
-            foreach (var step in _steps)
-            {
-                if (!step.IsFinishedLocked)
-                {
-                    step.FinishLocked(BuildResult.Cancelled, "cancelled: the build finished first");
-                }
-            }
-
-            var final = result ?? BuildResults.Worst(_steps.Select(s => s.ResultLocked ?? BuildResult.Success));
-            _result = final;
-            _finishedAt = _ctx.Now;
-            _stateText = stateText is null ? final.ToString().ToLowerInvariant() : Guard.Text(stateText);
-            _currentStep = null;
-            _eta = null;
-            _isFinished = true;
+            CloseLocked(result, stateText is null ? null : Guard.Text(stateText), BuildResult.Cancelled, "cancelled: the build finished first");
             target = _ctx.Pipeline.MarkDirty(this);
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, b._result!.Value) { Timestamp = now });
-            Diagnostics.BuildStatusTelemetry.BuildFinished(this, final, _finishedAt.Value);
 
             // The flush target must cover every change made to this build, including its steps' and logs'.
             target = Math.Max(target, _ctx.Pipeline.CurrentSequence);
         }
 
-        _finished.TrySetResult();
-        _ctx.Metrics.BuildsFinished.Add(1);
-        Owner.OnBuildFinished(this);
-        (_ctx.Host.FindWorkerInternal(WorkerName))?.RemoveRunning(this);
+        AfterClosed();
         return WaitDurableAsync(target, cancellationToken);
     }
 
@@ -328,25 +310,39 @@ internal sealed class Build : PersistedEntity, IBuild
 
             _lost = true;
             RecordDrop(cause);
-            foreach (var step in _steps)
-            {
-                if (!step.IsFinishedLocked)
-                {
-                    step.FinishLocked(BuildResult.Retry, "lost");
-                }
-            }
-
-            _result = BuildResult.Retry;
-            _finishedAt = _ctx.Now;
-            _stateText = reason;
-            _currentStep = null;
-            _eta = null;
-            _isFinished = true;
-            Diagnostics.BuildStatusTelemetry.BuildFinished(this, BuildResult.Retry, _finishedAt.Value);
+            CloseLocked(BuildResult.Retry, reason, BuildResult.Retry, "lost");
             _ctx.Publish(this, static (b, now) => new BuildLost(b, b._stateText) { Timestamp = now });
             _ctx.Publish(this, static (b, now) => new BuildFinished(b, BuildResult.Retry) { Timestamp = now });
         }
 
+        AfterClosed();
+    }
+
+    // Caller holds Sync. Finishes the open steps, sets the final state (under the lock, so no mutation gets in after
+    // it) and ends the build's span. A null result is the worst of the steps'; a null text is the result's name.
+    private void CloseLocked(BuildResult? result, string? stateText, BuildResult openStepResult, string openStepText)
+    {
+        foreach (var step in _steps)
+        {
+            if (!step.IsFinishedLocked)
+            {
+                step.FinishLocked(openStepResult, openStepText);
+            }
+        }
+
+        var final = result ?? BuildResults.Worst(_steps.Select(s => s.ResultLocked ?? BuildResult.Success));
+        _result = final;
+        _finishedAt = _ctx.Now;
+        _stateText = stateText ?? final.ToString().ToLowerInvariant();
+        _currentStep = null;
+        _eta = null;
+        _isFinished = true;
+        Diagnostics.BuildStatusTelemetry.BuildFinished(this, final, _finishedAt.Value);
+    }
+
+    // Caller holds no lock: what follows a build's end outside it (its waiters, metrics, the builder's and worker's lists).
+    private void AfterClosed()
+    {
         _finished.TrySetResult();
         _ctx.Metrics.BuildsFinished.Add(1);
         Owner.OnBuildFinished(this);

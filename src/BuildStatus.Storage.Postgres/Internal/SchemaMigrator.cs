@@ -20,10 +20,10 @@ internal static class SchemaMigrator
 
     private const string ResourcePrefix = "BuildStatus.Storage.Postgres.Migrations.";
 
-    private static readonly Lazy<IReadOnlyList<Migration>> AllMigrations = new(LoadMigrations);
+    private static readonly Lazy<IReadOnlyList<EmbeddedMigrations.Migration>> AllMigrations = new(() => EmbeddedMigrations.Load(typeof(SchemaMigrator).Assembly, ResourcePrefix));
 
     /// <summary>Gets the scripts in version order.</summary>
-    public static IReadOnlyList<Migration> Migrations => AllMigrations.Value;
+    public static IReadOnlyList<EmbeddedMigrations.Migration> Migrations => AllMigrations.Value;
 
     /// <summary>Gets the schema version this code creates and understands.</summary>
     public static int LatestVersion => Migrations[^1].Version;
@@ -113,46 +113,4 @@ internal static class SchemaMigrator
 
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private static List<Migration> LoadMigrations()
-    {
-        var assembly = typeof(SchemaMigrator).Assembly;
-        var migrations = new List<Migration>();
-        foreach (var resource in assembly.GetManifestResourceNames())
-        {
-            if (!resource.StartsWith(ResourcePrefix, StringComparison.Ordinal) || !resource.EndsWith(".sql", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var name = resource[ResourcePrefix.Length..^".sql".Length];
-            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), NumberStyles.None, CultureInfo.InvariantCulture);
-            migrations.Add(new Migration(version, name, ReadResource(assembly, resource)));
-        }
-
-        migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
-        for (var i = 0; i < migrations.Count; i++)
-        {
-            if (migrations[i].Version != i + 1)
-            {
-                throw new InvalidOperationException($"Migration scripts must be numbered 1, 2, 3, ... without gaps; found {migrations[i].Name} at position {i + 1}.");
-            }
-        }
-
-        return migrations;
-    }
-
-    private static string ReadResource(Assembly assembly, string resource)
-    {
-        using var stream = assembly.GetManifestResourceStream(resource)
-            ?? throw new InvalidOperationException($"Embedded resource {resource} is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
-    /// <summary>One embedded script.</summary>
-    /// <param name="Version">The schema version it produces.</param>
-    /// <param name="Name">The file name without extension.</param>
-    /// <param name="Sql">The statements.</param>
-    internal sealed record Migration(int Version, string Name, string Sql);
 }

@@ -2,7 +2,17 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Text;
 
+// Compiled into each storage backend (linked from src/Shared), in the backend's own namespace and with its own
+// compression enum, so both store the same bytes for a chunk without a shared public type.
+#if BUILDSTATUS_POSTGRES
+namespace BuildStatus.Storage.Postgres.Internal;
+
+using ChunkCodec = BuildStatus.Storage.Postgres.PostgresLogCompression;
+#else
 namespace BuildStatus.Storage.Sqlite.Internal;
+
+using ChunkCodec = BuildStatus.Storage.Sqlite.LogCompression;
+#endif
 
 /// <summary>
 /// Encodes a chunk's lines so their text round-trips verbatim (per line: the channel byte, the UTF-8 length as a
@@ -17,10 +27,10 @@ internal sealed class LogChunkCodec
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly LogCompression _compression;
+    private readonly ChunkCodec _compression;
     private readonly CompressionLevel _level;
 
-    public LogChunkCodec(LogCompression compression, CompressionLevel level)
+    public LogChunkCodec(ChunkCodec compression, CompressionLevel level)
     {
         _compression = compression;
         _level = level;
@@ -28,7 +38,7 @@ internal sealed class LogChunkCodec
 
     /// <summary>Encodes and (when it helps) compresses the lines of <paramref name="chunk"/>, straight from its UTF-8 text.</summary>
     /// <returns>The codec actually used and the blob.</returns>
-    public (LogCompression Codec, byte[] Content) Encode(StoredLogChunk chunk) => Encode(chunk.Utf8Text.Span, chunk.Channels.Span);
+    public (ChunkCodec Codec, byte[] Content) Encode(StoredLogChunk chunk) => Encode(chunk.Utf8Text.Span, chunk.Channels.Span);
 
     /// <summary>
     /// Encodes and (when it helps) compresses lines given as UTF-8, each followed by <c>'\n'</c> (which no line
@@ -36,7 +46,7 @@ internal sealed class LogChunkCodec
     /// <see cref="StoredLogChunk.Channels"/>. Not checked here; the chunk's constructor (or the caller) has done so.
     /// </summary>
     /// <returns>The codec actually used and the blob.</returns>
-    public (LogCompression Codec, byte[] Content) Encode(ReadOnlySpan<byte> utf8Text, ReadOnlySpan<byte> channels)
+    public (ChunkCodec Codec, byte[] Content) Encode(ReadOnlySpan<byte> utf8Text, ReadOnlySpan<byte> channels)
     {
         // Each line's '\n' becomes its channel byte and a varint of at most 5 bytes is added, so the text's length
         // plus 5 per line bounds the raw form. One pooled buffer, so a chunk costs one allocation: the stored blob.
@@ -45,7 +55,7 @@ internal sealed class LogChunkCodec
         try
         {
             var raw = rented.AsSpan(0, WriteRaw(utf8Text, channels, rented));
-            if (_compression != LogCompression.None)
+            if (_compression != ChunkCodec.None)
             {
                 var compressed = Compress(_compression, _level, raw);
                 if (compressed.Length < raw.Length)
@@ -54,7 +64,7 @@ internal sealed class LogChunkCodec
                 }
             }
 
-            return (LogCompression.None, raw.ToArray());
+            return (ChunkCodec.None, raw.ToArray());
         }
         finally
         {
@@ -92,9 +102,9 @@ internal sealed class LogChunkCodec
     /// line is <paramref name="firstLine"/>, appending them to <paramref name="output"/>; lines before
     /// <paramref name="from"/> are skipped without building strings.
     /// </summary>
-    public static void Decode(LogCompression codec, byte[] content, long firstLine, long from, long to, List<LogLine> output)
+    public static void Decode(ChunkCodec codec, byte[] content, long firstLine, long from, long to, List<LogLine> output)
     {
-        var raw = codec == LogCompression.None ? content : Decompress(codec, content);
+        var raw = codec == ChunkCodec.None ? content : Decompress(codec, content);
         var span = raw.AsSpan();
         var number = firstLine;
         while (!span.IsEmpty && number < to)
@@ -116,9 +126,9 @@ internal sealed class LogChunkCodec
     /// Encodes every chunk of a batch, on all cores when there are several: the store does this before it takes its
     /// write lock, so compression neither holds the lock nor runs in series with the SQL.
     /// </summary>
-    public (LogCompression Codec, byte[] Content)[] EncodeAll(IReadOnlyList<StoredLogChunk> chunks)
+    public (ChunkCodec Codec, byte[] Content)[] EncodeAll(IReadOnlyList<StoredLogChunk> chunks)
     {
-        var encoded = new (LogCompression, byte[])[chunks.Count];
+        var encoded = new (ChunkCodec, byte[])[chunks.Count];
         if (chunks.Count < 4 || Environment.ProcessorCount == 1)
         {
             for (var i = 0; i < encoded.Length; i++)
@@ -143,9 +153,9 @@ internal sealed class LogChunkCodec
         _ => 4,
     };
 
-    private static byte[] Compress(LogCompression codec, CompressionLevel level, ReadOnlySpan<byte> raw)
+    private static byte[] Compress(ChunkCodec codec, CompressionLevel level, ReadOnlySpan<byte> raw)
     {
-        if (codec == LogCompression.Brotli)
+        if (codec == ChunkCodec.Brotli)
         {
             // One-shot encode into a pooled buffer: no stream, no growing MemoryStream, one exact-size copy.
             var rented = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(raw.Length));
@@ -171,23 +181,23 @@ internal sealed class LogChunkCodec
         return output.ToArray();
     }
 
-    private static Stream CreateCompressor(LogCompression codec, CompressionLevel level, Stream output) => codec switch
+    private static Stream CreateCompressor(ChunkCodec codec, CompressionLevel level, Stream output) => codec switch
     {
-        LogCompression.Deflate => new DeflateStream(output, level, leaveOpen: true),
-        LogCompression.Gzip => new GZipStream(output, level, leaveOpen: true),
-        LogCompression.Brotli => new BrotliStream(output, level, leaveOpen: true),
+        ChunkCodec.Deflate => new DeflateStream(output, level, leaveOpen: true),
+        ChunkCodec.Gzip => new GZipStream(output, level, leaveOpen: true),
+        ChunkCodec.Brotli => new BrotliStream(output, level, leaveOpen: true),
         _ => throw new ArgumentOutOfRangeException(nameof(codec), codec, "Unknown codec."),
     };
 
-    private static byte[] Decompress(LogCompression codec, byte[] content)
+    private static byte[] Decompress(ChunkCodec codec, byte[] content)
     {
         using var input = new MemoryStream(content, writable: false);
         using Stream stream = codec switch
         {
-            LogCompression.Deflate => new DeflateStream(input, CompressionMode.Decompress),
-            LogCompression.Gzip => new GZipStream(input, CompressionMode.Decompress),
-            LogCompression.Brotli => new BrotliStream(input, CompressionMode.Decompress),
-            _ => throw new BuildStoreException($"A stored log chunk has unknown codec {(int)codec}; it was written by a newer version of BuildStatus.Storage.Sqlite."),
+            ChunkCodec.Deflate => new DeflateStream(input, CompressionMode.Decompress),
+            ChunkCodec.Gzip => new GZipStream(input, CompressionMode.Decompress),
+            ChunkCodec.Brotli => new BrotliStream(input, CompressionMode.Decompress),
+            _ => throw new BuildStoreException($"A stored log chunk has unknown codec {(int)codec}; it was written by a newer version of {typeof(LogChunkCodec).Assembly.GetName().Name}."),
         };
         using var output = new MemoryStream(content.Length * 4);
         stream.CopyTo(output);

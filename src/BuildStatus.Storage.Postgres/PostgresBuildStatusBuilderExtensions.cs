@@ -55,6 +55,6 @@ public static class PostgresBuildStatusBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        return builder.UseStore(services => InvalidOptionsStore.Create(configure, services.GetService<NpgsqlDataSource>(), services.GetService<TimeProvider>()));
+        return builder.UseStore(services => PostgresStoreFactory.Create(configure, services.GetService<NpgsqlDataSource>(), services.GetService<TimeProvider>()));
     }
 }

@@ -35,6 +35,6 @@ public static class SqliteBuildStatusBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        return builder.UseStore(_ => Storage.Sqlite.Internal.InvalidOptionsStore.Create(configure));
+        return builder.UseStore(_ => Storage.Sqlite.Internal.SqliteStoreFactory.Create(configure));
     }
 }

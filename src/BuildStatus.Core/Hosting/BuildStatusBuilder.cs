@@ -1,6 +1,7 @@
 using BuildStatus.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace BuildStatus;
 
@@ -19,14 +20,26 @@ public sealed class BuildStatusBuilder
     /// Uses a storage backend made by <paramref name="factory"/>. The last backend chosen wins. Backend packages
     /// wrap this in their own <c>UseXxx</c> extension.
     /// </summary>
-    /// <param name="factory">Creates the store from the service provider; called once.</param>
+    /// <param name="factory">Creates the store from the service provider; called once. When it throws
+    /// <see cref="OptionsValidationException"/> (the backend's options are invalid), that exception is what the host's
+    /// start throws, like every other invalid option, instead of an error while services are resolved.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="factory"/> is <see langword="null"/>.</exception>
     public BuildStatusBuilder UseStore(Func<IServiceProvider, IBuildStore> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         Services.RemoveAll<IBuildStore>();
-        Services.AddSingleton(factory);
+        Services.AddSingleton<IBuildStore>(services =>
+        {
+            try
+            {
+                return factory(services);
+            }
+            catch (OptionsValidationException invalid)
+            {
+                return new Hosting.UnusableStore(invalid);
+            }
+        });
         return this;
     }
 

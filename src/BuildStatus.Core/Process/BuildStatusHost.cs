@@ -62,7 +62,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BuildStatus");
         var metrics = new BuildStatusMetrics(meterFactory, opts.HostName);
         var hub = new EventHub(opts.SubscriberBufferCapacity, _logger, Math.Max(1, opts.SubscriberBufferBytes));
-        store ??= new MissingStore();
+        store ??= new UnusableStore();
         var pipeline = new WritePipeline(store, opts, time, () => opts.Randomizer(), _logger, metrics);
         _ctx = new HostContext(this, opts, store, time, hub, pipeline, metrics, _logger);
         HistoryImpl = new BuildHistory(_ctx);

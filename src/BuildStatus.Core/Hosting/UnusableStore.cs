@@ -2,12 +2,24 @@ using BuildStatus.Storage;
 
 namespace BuildStatus.Hosting;
 
-/// <summary>Stands in when no backend is configured, so every use fails with the same clear message.</summary>
-internal sealed class MissingStore : IBuildStore
+/// <summary>
+/// Stands in when there is no usable backend, so every use fails with the same clear error: none is configured, or the
+/// backend's factory refused its options (<see cref="BuildStatusBuilder.UseStore"/> defers that error to the start).
+/// Immutable.
+/// </summary>
+internal sealed class UnusableStore : IBuildStore
 {
     private const string Message = "No BuildStatus storage backend is configured. Choose one in AddBuildStatus, e.g. services.AddBuildStatus(b => b.UseSqlite(\"Data Source=builds.db\")) or b.UseInMemoryStorage().";
 
-    private static InvalidOperationException Fail() => new(Message);
+    private readonly Exception? _error;
+
+    /// <param name="error">Why the backend cannot be used; <see langword="null"/> when none is configured.</param>
+    public UnusableStore(Exception? error = null)
+    {
+        _error = error;
+    }
+
+    private Exception Fail() => _error ?? new InvalidOperationException(Message);
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => throw Fail();
 

@@ -15,7 +15,7 @@ namespace BuildStatus.Storage.Testing;
 /// }
 /// </code>
 /// </example>
-public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
+public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore, IBuildEventFeed, IDisposable
 {
     /// <summary>Initializes a new instance of the <see cref="DelegatingBuildStore"/> class.</summary>
     /// <param name="inner">The store that receives the calls.</param>
@@ -138,6 +138,27 @@ public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore, I
     /// <exception cref="NotSupportedException">The wrapped store has no instances.</exception>
     public virtual Task<IReadOnlyList<StoredBuildRequest>> GetRequestsAsync(string? builderName, BuildRequestState? state, CancellationToken cancellationToken = default)
         => Instances.GetRequestsAsync(builderName, state, cancellationToken);
+
+    /// <summary>Gets whether the wrapped store has an event feed (<see cref="IBuildEventFeed"/>): Core uses the forwarding members below only then.</summary>
+    public virtual bool SupportsEvents => Inner is IBuildEventFeed { SupportsEvents: true };
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no event feed.</exception>
+    public virtual Task<long> GetLastEventSequenceAsync(CancellationToken cancellationToken = default)
+        => Feed.GetLastEventSequenceAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no event feed.</exception>
+    public virtual Task<StoredEventPage> ReadEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+        => Feed.ReadEventsAsync(afterSequence, maxCount, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">The wrapped store has no event feed.</exception>
+    public virtual Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => Feed.WaitForEventsAsync(afterSequence, timeout, cancellationToken);
+
+    private IBuildEventFeed Feed => Inner as IBuildEventFeed
+        ?? throw new NotSupportedException($"The wrapped store ({Inner.GetType().Name}) has no event feed (IBuildEventFeed).");
 
     private IBuildInstanceStore Instances => Inner as IBuildInstanceStore
         ?? throw new NotSupportedException($"The wrapped store ({Inner.GetType().Name}) has no instances (IBuildInstanceStore).");

@@ -133,6 +133,13 @@ internal sealed class StatusAdapter : IStatusAdapter
             return live;
         }
 
+        return await LoadStoredBuildStatusAsync(builderName, number, _ctx.Options.LogTailLines, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads a read-only view of a stored build, its steps and logs, each log with up to <paramref name="tailLines"/> lines of tail.</summary>
+    internal async Task<StoredBuildStatus?> LoadStoredBuildStatusAsync(string builderName, int number, int tailLines, CancellationToken cancellationToken)
+    {
+
         var store = _ctx.Store;
         var record = await store.GetBuildAsync(new BuildKey(builderName, number), cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -144,7 +151,6 @@ internal sealed class StatusAdapter : IStatusAdapter
             ?? new StoredBuilderStatus(await store.GetBuilderAsync(builderName, cancellationToken).ConfigureAwait(false) ?? new StoredBuilder(builderName, null, []));
         var build = new StoredBuildStatus(record, builder, _ctx);
         var steps = await store.GetStepsAsync(record.Key, cancellationToken).ConfigureAwait(false);
-        var tailLines = _ctx.Options.LogTailLines;
         var stepStatuses = new List<IStepStatus>(steps.Count);
         foreach (var stepRecord in steps)
         {

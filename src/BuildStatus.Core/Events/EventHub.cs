@@ -29,6 +29,13 @@ internal sealed class EventHub : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _writeGate = new();
     private Subscriber[] _subscribers = [];
+
+    // Recomputed under _writeGate whenever a subscriber comes or goes; read anywhere.
+    private volatile int _otherHostKinds;
+    private volatile int _includeOtherHosts;
+
+    // Completed (under _writeGate) when a subscriber that includes other hosts' events is added; replaced once used.
+    private TaskCompletionSource _otherHostSubscriberAdded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
     private long _totalDropped;
 
@@ -56,6 +63,34 @@ internal sealed class EventHub : IAsyncDisposable
 
     /// <summary>Gets the number of registered subscriptions and streams.</summary>
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    /// <summary>Gets the kinds of other hosts' events some subscriber asked for.</summary>
+    public StatusEventKinds OtherHostKinds => (StatusEventKinds)_otherHostKinds;
+
+    /// <summary>Gets whether some subscriber asked for other hosts' events.</summary>
+    public bool AnyIncludesOtherHosts => _includeOtherHosts > 0;
+
+    /// <summary>Completes when some subscriber asks for other hosts' events (at once if one does).</summary>
+    public Task WaitForOtherHostSubscriberAsync(CancellationToken cancellationToken)
+    {
+        Task added;
+        lock (_writeGate)
+        {
+            if (_includeOtherHosts > 0 || _disposed)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (_otherHostSubscriberAdded.Task.IsCompleted)
+            {
+                _otherHostSubscriberAdded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            added = _otherHostSubscriberAdded.Task;
+        }
+
+        return added.WaitAsync(cancellationToken);
+    }
 
     /// <summary>Offers an event to every subscriber. Never blocks and never throws; any thread.</summary>
     /// <param name="statusEvent">The event; <see langword="null"/> is ignored.</param>
@@ -170,6 +205,8 @@ internal sealed class EventHub : IAsyncDisposable
             _disposed = true;
             subscribers = _subscribers;
             Volatile.Write(ref _subscribers, []);
+            CountOtherHostSubscribers([]);
+            _otherHostSubscriberAdded.TrySetResult();
         }
 
         foreach (var subscriber in subscribers)
@@ -200,6 +237,29 @@ internal sealed class EventHub : IAsyncDisposable
             Array.Copy(current, 0, next, 0, index);
             Array.Copy(current, index + 1, next, index, current.Length - index - 1);
             Volatile.Write(ref _subscribers, next);
+            CountOtherHostSubscribers(next);
+        }
+    }
+
+    // Called under _writeGate.
+    private void CountOtherHostSubscribers(Subscriber[] subscribers)
+    {
+        var kinds = StatusEventKinds.None;
+        var count = 0;
+        foreach (var subscriber in subscribers)
+        {
+            if (subscriber.IncludesOtherHosts)
+            {
+                kinds |= subscriber.RemoteKinds;
+                count++;
+            }
+        }
+
+        _otherHostKinds = (int)kinds;
+        _includeOtherHosts = count;
+        if (count > 0)
+        {
+            _otherHostSubscriberAdded.TrySetResult();
         }
     }
 
@@ -239,6 +299,7 @@ internal sealed class EventHub : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             Volatile.Write(ref _subscribers, [.. _subscribers, subscriber]);
+            CountOtherHostSubscribers(_subscribers);
         }
     }
 }

@@ -19,6 +19,21 @@ public abstract record StatusEvent
     /// <summary>Gets when the change happened, from the host's <see cref="TimeProvider"/>.</summary>
     public required DateTimeOffset Timestamp { get; init; }
 
+    /// <summary>
+    /// Gets the <see cref="BuildStatusOptions.HostName"/> of the host whose change this is, for an event from another host
+    /// sharing this host's storage (delivered only to a subscriber whose filter sets
+    /// <see cref="StatusEventFilter.IncludeOtherHosts"/>); <see langword="null"/> for this host's own events.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? HostName { get; init; }
+
+    /// <summary>Gets the instance id of the host whose change this is, for an event from another host; otherwise <see langword="null"/>.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public long? InstanceId { get; init; }
+
+    /// <summary>Gets whether the event comes from another host (<see cref="HostName"/> is set).</summary>
+    public bool IsFromOtherHost => HostName is not null;
+
     /// <summary>Gets the builder the event concerns, or <see langword="null"/> (worker events).</summary>
     public virtual string? BuilderName => null;
 

@@ -24,6 +24,15 @@ public sealed record StatusEventFilter
     /// </summary>
     public long? BufferBytes { get; init; }
 
+    /// <summary>
+    /// Gets whether the subscriber also receives the events of other hosts that share this host's storage (a store with
+    /// an event feed, such as PostgreSQL; see <see cref="Storage.IBuildEventFeed"/>), each with its
+    /// <see cref="StatusEvent.HostName"/>: build, step and log events, as their batches commit on the other host, in
+    /// order per build. The other conditions of the filter apply to them too. With a store without an event feed there
+    /// are none. The default is <see langword="false"/>: only this host's events.
+    /// </summary>
+    public bool IncludeOtherHosts { get; init; }
+
     /// <summary>Returns a filter for one builder's events.</summary>
     /// <param name="builderName">The builder.</param>
     /// <returns>The filter.</returns>
@@ -46,6 +55,11 @@ public sealed record StatusEventFilter
     public bool Matches(StatusEvent statusEvent)
     {
         ArgumentNullException.ThrowIfNull(statusEvent);
+        if (statusEvent.HostName is not null && !IncludeOtherHosts)
+        {
+            return false;
+        }
+
         if (statusEvent is EventsMissed)
         {
             return true;

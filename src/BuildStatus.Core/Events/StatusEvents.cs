@@ -239,6 +239,12 @@ public sealed record EtaUpdated(IBuildStatus Build, DateTimeOffset? BuildEta, IS
 /// Delivered to one subscriber, in place of events its full buffer could not hold: it tells how many
 /// events that subscriber missed. Always delivered, whatever the filter.
 /// </summary>
+/// <remarks>
+/// Other hosts' events can be missed too: when this host could not read the storage's event outbox before its
+/// retention removed them (a long outage, say). That notice goes only to subscribers that asked for other hosts' events
+/// (<see cref="StatusEventFilter.IncludeOtherHosts"/>); its <see cref="StatusEvent.HostName"/> is empty (not
+/// <see langword="null"/>) and <see cref="Count"/> is at most how many were missed.
+/// </remarks>
 /// <param name="Count">How many events were dropped since the previous notice.</param>
 public sealed record EventsMissed(long Count) : StatusEvent
 {

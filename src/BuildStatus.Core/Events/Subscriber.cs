@@ -43,6 +43,9 @@ internal abstract class Subscriber
 
     // Null when the filter passes everything, so the common case skips the call.
     private readonly StatusEventFilter? _filter;
+
+    // Set once in the constructor: no filter at all means this host's events only.
+    private readonly bool _ownOnly;
     private readonly int _capacity;
     private readonly long _maxBytes;
 
@@ -72,10 +75,19 @@ internal abstract class Subscriber
     {
         _hub = hub;
         _filter = filter is null || PassesAll(filter) ? null : filter;
+        _ownOnly = filter is null;
+        IncludesOtherHosts = filter?.IncludeOtherHosts ?? false;
+        RemoteKinds = IncludesOtherHosts ? filter!.Kinds : StatusEventKinds.None;
         _capacity = capacity;
         _maxBytes = maxBytes;
         _ring = new StatusEvent?[Math.Min(capacity, InitialRingSize)];
     }
+
+    /// <summary>Gets whether the subscriber asked for other hosts' events.</summary>
+    public bool IncludesOtherHosts { get; }
+
+    /// <summary>Gets the kinds of other hosts' events the subscriber asked for (<see cref="StatusEventKinds.None"/> when none).</summary>
+    public StatusEventKinds RemoteKinds { get; }
 
     /// <summary>Gets the number of events dropped because the buffer was full.</summary>
     public long Missed => Volatile.Read(ref _missed);
@@ -115,7 +127,7 @@ internal abstract class Subscriber
     /// <remarks>Called by any publishing thread. Never blocks beyond the short <c>_gate</c> section.</remarks>
     internal void Offer(StatusEvent statusEvent, long weight)
     {
-        if (_filter is not null && !_filter.Matches(statusEvent))
+        if (_filter is null ? _ownOnly && statusEvent.HostName is not null : !_filter.Matches(statusEvent))
         {
             return;
         }
@@ -287,7 +299,7 @@ internal abstract class Subscriber
     }
 
     private static bool PassesAll(StatusEventFilter filter)
-        => filter.Builders is null && filter.BuildNumber is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All;
+        => filter.Builders is null && filter.BuildNumber is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All && filter.IncludeOtherHosts;
 
     private void Close()
     {

@@ -113,6 +113,14 @@ public sealed class BuildStatusOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets the longest a host waits before it reads the storage's event outbox again when no notification came
+    /// (stores with an event feed, such as PostgreSQL, and only while a subscriber asks for other hosts' events with
+    /// <see cref="StatusEventFilter.IncludeOtherHosts"/>): the safety net for a missed notification, and the delay of
+    /// other hosts' events on a store that has no notifications. The default is 1 s.
+    /// </summary>
+    public TimeSpan OtherHostsPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Gets or sets the retention policy the janitor applies. The default keeps everything.</summary>
     public RetentionPolicy Retention { get; set; } = new();
 

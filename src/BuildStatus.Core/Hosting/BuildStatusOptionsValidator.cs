@@ -41,6 +41,7 @@ internal sealed class BuildStatusOptionsValidator : IValidateOptions<BuildStatus
 
         Range(failures, nameof(options.MaxLogTailBytes), options.MaxLogTailBytes, 0, int.MaxValue);
         Positive(failures, nameof(options.HeartbeatInterval), options.HeartbeatInterval);
+        Positive(failures, nameof(options.OtherHostsPollInterval), options.OtherHostsPollInterval);
         if (options.LeaseDuration <= options.HeartbeatInterval)
         {
             failures.Add($"BuildStatusOptions.LeaseDuration is {options.LeaseDuration}; it must be longer than HeartbeatInterval ({options.HeartbeatInterval}), or every instance would expire between two renewals.");

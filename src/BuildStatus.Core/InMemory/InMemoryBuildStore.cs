@@ -90,6 +90,7 @@ public sealed partial class InMemoryBuildStore : IBuildStore, IBuildInstanceStor
         }
 
         PutRequests(batch.Requests);
+        AppendEvents(batch.Events);
         return 0;
     }, cancellationToken);
 
@@ -287,6 +288,7 @@ public sealed partial class InMemoryBuildStore : IBuildStore, IBuildInstanceStor
             _workers.Clear();
             _histories.Clear();
             _unfinished.Clear();
+            _events.Clear();
         }
     }
 

@@ -59,6 +59,53 @@ internal sealed class BuildHistory : IBuildHistory
             : Task.FromResult<IReadOnlyList<StoredBuildRequest>>([]);
     }
 
+    public async Task<IReadOnlyList<IPersistentBuild>> GetRunningBuildsAsync(CancellationToken cancellationToken = default)
+    {
+        var store = _ctx.Store;
+        var running = new List<StoredBuild>();
+        if (store is IBuildInstanceStore { SupportsInstances: true } instances)
+        {
+            foreach (var instance in await instances.GetInstancesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (instance.StoppedAt is null && instance.ClaimedBy is null)
+                {
+                    running.AddRange(await instances.GetUnfinishedBuildsOfInstanceAsync(instance.Id, cancellationToken).ConfigureAwait(false));
+                }
+            }
+        }
+        else
+        {
+            foreach (var builder in await store.GetBuildersAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var query = new BuildQuery(builder.Name) { Finished = false, Limit = BuildQuery.MaxLimit };
+                while (true)
+                {
+                    var page = await store.QueryBuildsAsync(query, cancellationToken).ConfigureAwait(false);
+                    running.AddRange(page);
+                    if (page.Count < query.Limit)
+                    {
+                        break;
+                    }
+
+                    query = query with { BeforeNumber = page[^1].Number };
+                }
+            }
+        }
+
+        running.Sort(static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.BuilderName, b.BuilderName);
+            return c != 0 ? c : a.Number.CompareTo(b.Number);
+        });
+        var result = new IPersistentBuild[running.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = new PersistentBuild(running[i], _ctx);
+        }
+
+        return result;
+    }
+
     public async Task<BuildPage> QueryBuildsAsync(BuildQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -50,6 +50,17 @@ public interface IBuildHistory
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="state"/> is not a defined value.</exception>
     Task<IReadOnlyList<Storage.StoredBuildRequest>> GetRequestsAsync(string? builderName = null, Storage.BuildRequestState? state = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Returns the running builds of every host sharing this storage, as stored (a store with instances,
+    /// <see cref="Storage.IBuildInstanceStore"/>: the unfinished builds of every instance that has neither stopped nor
+    /// been recovered, whatever its host name; with another store, the stored unfinished builds of every builder), by
+    /// builder name then number. Each carries its <see cref="IPersistentBuild.HostName"/>, so one page can show the
+    /// whole cluster. What another host has not committed yet is not there.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The builds.</returns>
+    Task<IReadOnlyList<IPersistentBuild>> GetRunningBuildsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Returns one page of a builder's builds, newest first, with the query for the next page.</summary>
     /// <param name="query">The builder, filters and page.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

@@ -87,6 +87,7 @@ internal sealed class BatchBuilder
             Logs = logs?.ToArray() ?? [],
             LogChunks = chunks?.ToArray() ?? [],
             Requests = requests?.ToArray() ?? [],
+            Events = OutboxEvents.Collect(snapshots),
         };
     }
 }

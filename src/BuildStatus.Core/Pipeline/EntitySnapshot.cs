@@ -27,6 +27,9 @@ internal sealed class EntitySnapshot
     /// <summary>Gets or sets a log's new chunks, in line order.</summary>
     public List<StoredLogChunk>? Chunks { get; set; }
 
+    /// <summary>Gets or sets the outbox rows this snapshot makes (stores with an event feed only), or <see langword="null"/>.</summary>
+    public List<OutboxEvent>? Events { get; set; }
+
     /// <summary>Gets or sets how many lines the chunks hold.</summary>
     public int Lines { get; set; }
 

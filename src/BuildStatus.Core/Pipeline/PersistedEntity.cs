@@ -19,6 +19,12 @@ internal abstract class PersistedEntity
     internal bool IsQueued;
 
     /// <summary>
+    /// The row of the entity's previous snapshot, which the writer compares with the next to derive outbox events
+    /// (<see cref="OutboxEvents"/>); <see langword="null"/> before the first. Owned by the writer task alone.
+    /// </summary>
+    internal object? LastEventRow;
+
+    /// <summary>
     /// Gets whether the entity belongs to a build this host lost (its instance was fenced and another finished the
     /// build): nothing of it may be written any more. Read by the writer without the entity's lock.
     /// </summary>

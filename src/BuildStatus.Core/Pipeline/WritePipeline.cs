@@ -27,6 +27,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private readonly QueueBound _bound;
     private readonly BatchCommitter _committer;
 
+    // Whether batches carry outbox events (the store has an event feed). Set once in the constructor.
+    private readonly bool _events;
+
     // Wakes the writer. _signalled is 1 while a release is outstanding, so the semaphore's count never
     // exceeds 1 however many changes are queued (a count per change would overflow on a busy host).
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
@@ -59,6 +62,7 @@ internal sealed partial class WritePipeline : IAsyncDisposable
         _metrics = metrics;
         _bound = new QueueBound(options.MaxQueueBytes);
         _committer = new BatchCommitter(store, options, time, random, logger, metrics, _waiters, () => InstanceIdOrNull);
+        _events = store is IBuildEventFeed { SupportsEvents: true };
     }
 
     public WriterState State => _committer.State;
@@ -338,6 +342,8 @@ internal sealed partial class WritePipeline : IAsyncDisposable
     private TakenBatch TakeBatch(long floorSeq, bool prepare, CancellationToken token)
     {
         var batch = new BatchBuilder { LastSeq = floorSeq };
+        var now = _events ? StorageTime.Truncate(_time.GetUtcNow()) : default;
+        var instanceId = InstanceId;
         while (batch.Count < _options.MaxBatchSize && batch.LogBytes < _options.MaxBatchBytes
             && _queue.TryDequeue(batch, out var item))
         {
@@ -349,6 +355,11 @@ internal sealed partial class WritePipeline : IAsyncDisposable
                 try
                 {
                     item.Entity.AppendTo(snapshot);
+                    if (_events)
+                    {
+                        OutboxEvents.Derive(snapshot, now, _options.HostName, instanceId);
+                    }
+
                     taken = true;
                 }
                 catch (Exception ex)

@@ -46,6 +46,9 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     // Set by StartCoreAsync (before the phase turns running) when the store has instances; read anywhere after.
     private volatile InstanceLease? _lease;
 
+    // Set once while starting (before the phase is Running), stopped by the stop: other hosts' events.
+    private OtherHostsRelay? _relay;
+
     // Set by StartCoreAsync before the janitor starts; cancelled by the stop.
     private CancellationTokenSource? _janitorStop;
     private Task? _janitor;
@@ -92,6 +95,9 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     public long? InstanceId => _lease?.CurrentId;
 
     internal InstanceLease? Lease => _lease;
+
+    /// <summary>Gets the relay of other hosts' events, or <see langword="null"/> (no event feed); for tests.</summary>
+    internal OtherHostsRelay? Relay => _relay;
 
     /// <summary>Completes when this host has a registered, unfenced instance (at once without instances).</summary>
     internal Task WhenInstanceReady => _lease?.WhenReady ?? Task.CompletedTask;
@@ -341,6 +347,11 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             }
 
             _lease?.Start();
+            if (_lease is not null && _ctx.Store is IBuildEventFeed { SupportsEvents: true } feed)
+            {
+                _relay = new OtherHostsRelay(feed, _ctx, AdapterImpl, () => _lease?.CurrentId ?? 0);
+                _relay.Start();
+            }
             if (_ctx.Options.Retention.IsEnabled)
             {
                 _janitor = Task.Run(() => RunJanitorAsync(_janitorStop.Token), CancellationToken.None);
@@ -579,6 +590,10 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
         await AwaitQuietly(_janitor).ConfigureAwait(false);
         await AwaitQuietly(_etaSeed).ConfigureAwait(false);
+        if (_relay is { } relay)
+        {
+            await relay.StopAsync().ConfigureAwait(false);
+        }
 
         // Draining: running builds may still change and finish until StopTimeout.
         await WaitForLiveBuildsAsync(cancellationToken).ConfigureAwait(false);
@@ -667,6 +682,11 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         await _ctx.Hub.DisposeAsync().ConfigureAwait(false);
         _janitorStop?.Dispose();
         _lease?.Dispose();
+        if (_relay is { } relay)
+        {
+            await relay.DisposeAsync().ConfigureAwait(false);
+        }
+
         _ctx.Metrics.Dispose();
     }
 

@@ -61,6 +61,13 @@ public sealed record WriteBatch
     /// </summary>
     public IReadOnlyList<StoredBuildRequest> Requests { get; init; } = [];
 
+    /// <summary>
+    /// Gets the status events the batch's rows make, for other hosts sharing the storage (stores with
+    /// <see cref="IBuildEventFeed"/>; Core sends none to other stores). Written in the batch's transaction, in this
+    /// order, after every row; a store without an event feed ignores them.
+    /// </summary>
+    public IReadOnlyList<StoredEvent> Events { get; init; } = [];
+
     /// <summary>Gets whether the batch holds no writes.</summary>
     public bool IsEmpty => Builders.Count == 0 && Workers.Count == 0 && Builds.Count == 0 && Steps.Count == 0 && Logs.Count == 0 && LogChunks.Count == 0 && Requests.Count == 0;
 
@@ -87,6 +94,7 @@ public sealed record WriteBatch
         CheckRows(batch.Logs, nameof(Logs));
         CheckRows(batch.LogChunks, nameof(LogChunks));
         CheckRows(batch.Requests, nameof(Requests));
+        CheckRows(batch.Events, nameof(Events));
         CheckUnique(batch.Requests, r => HasName(r.BuilderName, "A build request") && r.SourceStamps is not null && r.Properties is not null, r => r.Id, "Build request");
         CheckUnique(batch.Builders, b => HasName(b.Name, "A builder") && b.Tags is not null, b => b.Name, "Builder");
         CheckUnique(batch.Workers, w => HasName(w.Name, "A worker") && w.Info is not null, w => w.Name, "Worker");
@@ -106,6 +114,15 @@ public sealed record WriteBatch
         {
             // A chunk checks its own lines when it is constructed (consecutive, non-negative, valid UTF-8).
             HasName(chunk.Log.BuilderName, "A chunk's builder");
+        }
+
+        foreach (var statusEvent in batch.Events)
+        {
+            HasName(statusEvent.BuilderName, "An event's builder");
+            if (statusEvent.HostName is null)
+            {
+                throw Reject($"An event of {statusEvent.BuilderName} #{statusEvent.BuildNumber} has no host name.");
+            }
         }
     }
 

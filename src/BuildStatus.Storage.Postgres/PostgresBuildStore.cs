@@ -24,7 +24,7 @@ namespace BuildStatus.Storage.Postgres;
 /// dies while pruning never blocks the others. A host that finds the lock taken skips the pass.
 /// </para>
 /// </remarks>
-public sealed class PostgresBuildStore : IBuildStore, IDisposable
+public sealed partial class PostgresBuildStore : IBuildStore, IDisposable
 {
     private readonly PostgresStorageOptions _options;
     private readonly NpgsqlDataSource _dataSource;
@@ -82,9 +82,10 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
 
         _target = new ConnectionTarget(_dataSource);
         _codec = new LogChunkCodec(_options.Compression, _options.CompressionLevel);
-        _applier = new BatchApplier(_options.Schema);
+        _applier = new BatchApplier(_options.Schema, _outbox = new EventOutbox(_options.Schema));
         _reader = new HistoryReader(_options.Schema);
         _pruner = new RetentionPruner(_options.Schema);
+        _listener = new EventListener(OpenListenConnectionAsync, _outbox.Channel, _timeProvider);
     }
 
     /// <summary>Gets how many batches did not fit the fast form and were run again carefully; for tests.</summary>
@@ -200,6 +201,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
                 try
                 {
                     await _applier.ApplyAsync(connection, batch, encoded).ConfigureAwait(false);
+                    await PruneEventsIfDueAsync(connection).ConfigureAwait(false);
                 }
                 catch (NpgsqlException e)
                 {
@@ -436,18 +438,26 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
     /// <returns>A task that completes when the data source is disposed.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsDataSource)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await _dataSource.DisposeAsync().ConfigureAwait(false);
+            await _listener.DisposeAsync().ConfigureAwait(false);
+            if (_ownsDataSource)
+            {
+                await _dataSource.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
     /// <summary>Closes the store's idle connections and, when the store built it, its data source, for containers disposed synchronously.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsDataSource)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _dataSource.Dispose();
+            _listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (_ownsDataSource)
+            {
+                _dataSource.Dispose();
+            }
         }
     }
 

@@ -60,12 +60,28 @@ public sealed partial class PostgresStorageOptions
     /// </summary>
     public CompressionLevel CompressionLevel { get; set; } = CompressionLevel.Fastest;
 
+    /// <summary>
+    /// Gets or sets a connection string for the store's one <c>LISTEN</c> connection (other hosts' events), or
+    /// <see langword="null"/> to take that connection from the store's own pool. Set it when the main connection goes
+    /// through a pooler in transaction mode (PgBouncer's <c>pool_mode = transaction</c>), which cannot carry
+    /// <c>LISTEN</c>: point it at the server itself or at a session-mode pool, for example
+    /// <c>"Host=db.internal;Port=5432;Database=ci;Username=ci;Password=…;Keepalive=15"</c>. The default is
+    /// <see langword="null"/>.
+    /// </summary>
+    public string? ListenConnectionString { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long the event outbox keeps events for other hosts to read; a host that could not read them in
+    /// that time (an outage longer than this) is told it missed some (<see cref="EventsMissed"/>). The default is 1 hour.
+    /// </summary>
+    public TimeSpan EventRetention { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="ArgumentException">Neither or both of <see cref="ConnectionString"/> and <see cref="DataSource"/>
-    /// are set, the connection string cannot be parsed, or <see cref="Schema"/> is not a lower-case identifier. The
+    /// are set, a connection string cannot be parsed, or <see cref="Schema"/> is not a lower-case identifier. The
     /// message never contains the password.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MaxConnections"/> is outside 1..1000,
-    /// <see cref="StartTimeout"/> is negative, or an enum value is undefined.</exception>
+    /// <see cref="StartTimeout"/> is negative, <see cref="EventRetention"/> is not positive, or an enum value is undefined.</exception>
     public void Validate()
     {
         var hasString = !string.IsNullOrWhiteSpace(ConnectionString);
@@ -106,6 +122,23 @@ public sealed partial class PostgresStorageOptions
         if (StartTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(StartTimeout), StartTimeout, "StartTimeout must not be negative.");
+        }
+
+        if (ListenConnectionString is not null)
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(ListenConnectionString);
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidCastException)
+            {
+                throw new ArgumentException($"PostgresStorageOptions.ListenConnectionString cannot be parsed: {e.Message}", nameof(ListenConnectionString));
+            }
+        }
+
+        if (EventRetention <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(EventRetention), EventRetention, "EventRetention must be positive.");
         }
 
         if (!Enum.IsDefined(Compression))

@@ -75,8 +75,11 @@ internal sealed class BatchApplier
     // How many batches needed the careful form (Interlocked); for tests.
     private long _carefulRuns;
 
-    public BatchApplier(string schema)
+    private readonly EventOutbox _outbox;
+
+    public BatchApplier(string schema, EventOutbox outbox)
     {
+        _outbox = outbox;
         var s = "\"" + schema + "\"";
         var builderId = $"(SELECT r.id FROM {s}.builders r WHERE r.name = $1)";
         var buildId = $"(SELECT b.id FROM {s}.builds b WHERE b.builder_id = {builderId} AND b.number = $2)";
@@ -304,6 +307,19 @@ internal sealed class BatchApplier
                     var k = chunk.Log;
                     Add(npgsqlBatch, expected, new Problem(k, $"the chunk of lines {chunk.FirstLine}-{chunk.LastLine} of log {k} does not follow its stored lines"), _appendChunk,
                         [Text(k.BuilderName), Int(k.BuildNumber), Int(k.StepNumber), Int(k.LogNumber), Long(chunk.FirstLine), Long(chunk.LastLine), Short((short)encoded[i].Codec), Bytes(encoded[i].Content)]);
+                }
+            }
+
+            // The outbox last: its lock is held from the insert to the commit, as short as it can be.
+            for (var i = _outbox.AddTo(npgsqlBatch, batch.Events, batch.InstanceId); i > 0; i--)
+            {
+                if (multiRow)
+                {
+                    expectedCounts.Add(-1);
+                }
+                else
+                {
+                    expected.Add(null);
                 }
             }
 

@@ -35,6 +35,8 @@ internal static class Parameters
 
     public static NpgsqlParameter NullableLongArray(long?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = values };
 
+    public static NpgsqlParameter NullableIntArray(int?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, Value = values };
+
     public static NpgsqlParameter NullableShortArray(short?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint, Value = values };
 
     public static NpgsqlParameter BoolArray(bool[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean, Value = values };

@@ -1,4 +1,4 @@
--- BuildStatus history schema on PostgreSQL: the outbox migration (version 3 after the instances migration): the event outbox that carries status events between hosts.
+-- BuildStatus history schema on PostgreSQL, version 3: the event outbox that carries status events between hosts.
 -- Each batch that a host commits writes its events here in the same transaction, after its rows, holding the
 -- transaction-scoped advisory lock (class 0x42535403, the schema's hash) from the insert to the commit, so sequence
 -- order is commit order: a reader that has seen sequence n committed never later finds a smaller one committed.

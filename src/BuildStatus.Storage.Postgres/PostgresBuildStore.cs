@@ -24,7 +24,7 @@ namespace BuildStatus.Storage.Postgres;
 /// dies while pruning never blocks the others. A host that finds the lock taken skips the pass.
 /// </para>
 /// </remarks>
-public sealed class PostgresBuildStore : IBuildStore, IDisposable
+public sealed partial class PostgresBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
 {
     private readonly PostgresStorageOptions _options;
     private readonly NpgsqlDataSource _dataSource;
@@ -85,6 +85,7 @@ public sealed class PostgresBuildStore : IBuildStore, IDisposable
         _applier = new BatchApplier(_options.Schema);
         _reader = new HistoryReader(_options.Schema);
         _pruner = new RetentionPruner(_options.Schema);
+        _instances = new InstancesSql(_options.Schema);
     }
 
     /// <summary>Gets how many batches did not fit the fast form and were run again carefully; for tests.</summary>

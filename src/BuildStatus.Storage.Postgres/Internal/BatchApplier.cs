@@ -33,7 +33,7 @@ namespace BuildStatus.Storage.Postgres.Internal;
 /// after a commit and cleared after any failure, so a stale entry can cost at most a careful re-run.
 /// </para>
 /// </remarks>
-internal sealed class BatchApplier
+internal sealed partial class BatchApplier
 {
     private const int MaxCachedBuilds = 50_000;
 
@@ -78,6 +78,7 @@ internal sealed class BatchApplier
     public BatchApplier(string schema)
     {
         var s = "\"" + schema + "\"";
+        _instance = new InstanceStatements(s);
         var builderId = $"(SELECT r.id FROM {s}.builders r WHERE r.name = $1)";
         var buildId = $"(SELECT b.id FROM {s}.builds b WHERE b.builder_id = {builderId} AND b.number = $2)";
         _upsertBuilder = $"INSERT INTO {s}.builders (name, description, tags) VALUES ($1, $2, $3) "
@@ -179,6 +180,11 @@ internal sealed class BatchApplier
     /// <summary>Allocates the next number of the build's builder and inserts the build with it, in one statement.</summary>
     public async Task<int> CreateBuildAsync(NpgsqlConnection connection, StoredBuild build)
     {
+        if (build.InstanceId is not null || build.CreationId is not null)
+        {
+            return await CreateInstanceBuildAsync(connection, build).ConfigureAwait(false);
+        }
+
         using var command = new NpgsqlCommand(_createBuild, connection);
         var p = command.Parameters;
         p.Add(Text(build.BuilderName));
@@ -307,6 +313,10 @@ internal sealed class BatchApplier
                 }
             }
 
+            // After every row statement, so the indexes above stay those of the expected counts.
+            AddRequests(npgsqlBatch, batch.Requests);
+            var fence = AddFenceCheck(npgsqlBatch, batch.InstanceId);
+
             var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
@@ -314,6 +324,12 @@ internal sealed class BatchApplier
                 {
                     npgsqlBatch.Transaction = transaction;
                     await npgsqlBatch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                    if (IsFenced(npgsqlBatch, fence))
+                    {
+                        await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                        throw await FencedAsync(connection, batch.InstanceId!.Value).ConfigureAwait(false);
+                    }
+
                     for (var i = 0; i < expected.Count; i++)
                     {
                         if (expected[i] is { } problem && npgsqlBatch.BatchCommands[i].RecordsAffected == 0)

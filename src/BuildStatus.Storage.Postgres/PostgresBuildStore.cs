@@ -24,7 +24,7 @@ namespace BuildStatus.Storage.Postgres;
 /// dies while pruning never blocks the others. A host that finds the lock taken skips the pass.
 /// </para>
 /// </remarks>
-public sealed partial class PostgresBuildStore : IBuildStore, IDisposable
+public sealed partial class PostgresBuildStore : IBuildStore, IBuildInstanceStore, IDisposable
 {
     private readonly PostgresStorageOptions _options;
     private readonly NpgsqlDataSource _dataSource;
@@ -86,6 +86,7 @@ public sealed partial class PostgresBuildStore : IBuildStore, IDisposable
         _reader = new HistoryReader(_options.Schema);
         _pruner = new RetentionPruner(_options.Schema);
         _listener = new EventListener(OpenListenConnectionAsync, _outbox.Channel, _timeProvider);
+        _instances = new InstancesSql(_options.Schema);
     }
 
     /// <summary>Gets how many batches did not fit the fast form and were run again carefully; for tests.</summary>

@@ -76,6 +76,15 @@ public sealed partial class PostgresStorageOptions
     /// </summary>
     public TimeSpan EventRetention { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Gets or sets whether instance times (registration, heartbeats, lease expiry, stop and recovery) come from the
+    /// <c>now</c> that Core passes instead of the server's clock. Only for the conformance suite, whose lease cases run on
+    /// fixed instants (T0, T0 + 60 s, ...); a store in a host always uses the server's <c>statement_timestamp()</c>, so
+    /// hosts with skewed clocks agree on every lease. The statements are the same either way: this only decides whether
+    /// the caller's time is sent to them. The default is <see langword="false"/>.
+    /// </summary>
+    internal bool InstanceTimesFromCaller { get; set; }
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="ArgumentException">Neither or both of <see cref="ConnectionString"/> and <see cref="DataSource"/>
     /// are set, a connection string cannot be parsed, or <see cref="Schema"/> is not a lower-case identifier. The

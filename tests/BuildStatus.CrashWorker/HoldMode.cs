@@ -8,15 +8,15 @@ namespace BuildStatus.CrashWorker;
 /// <c>--hold</c>: a host with a short lease that starts one build and then obeys commands on standard input, so tests
 /// can pause (SIGSTOP), kill or resume it around that build. Prints READY, then <c>BUILD n</c>, then one line per
 /// command: <c>finish</c> → FINISHED or FINISH-FAILED, <c>start</c> → STARTED n, <c>instance</c> → INSTANCE id,
-/// <c>exit</c> → stops and exits.
+/// <c>take ID</c> → TOOK n (it started the build of stored request ID once the request showed as pending here) or
+/// TOOK-NONE (storage says another host took it first) or FINISH-FAILED, <c>exit</c> → stops and exits.
 /// </summary>
 internal static class HoldMode
 {
-    public static async Task<int> RunAsync(string db, string hostName, TimeSpan lease, TimeSpan heartbeat)
+    public static async Task<int> RunAsync(WorkerStore store, string hostName, TimeSpan lease, TimeSpan heartbeat)
     {
         var services = new ServiceCollection();
-        services.AddBuildStatus(b => b
-            .UseSqlite(o => o.ConnectionString = $"Data Source={db}")
+        services.AddBuildStatus(b => store.Use(b)
             .Configure(o =>
             {
                 o.HostName = hostName;
@@ -55,6 +55,9 @@ internal static class HoldMode
                         await next.FinishAsync(BuildResult.Success);
                         Say(string.Create(CultureInfo.InvariantCulture, $"STARTED {next.Number}"));
                         break;
+                    case var take when take.StartsWith("take ", StringComparison.Ordinal):
+                        Say(await TakeAsync(host, builder, long.Parse(take["take ".Length..], CultureInfo.InvariantCulture)));
+                        break;
                     case "instance":
                         Say(string.Create(CultureInfo.InvariantCulture, $"INSTANCE {host.InstanceId}"));
                         break;
@@ -71,6 +74,29 @@ internal static class HoldMode
         }
 
         return 0;
+    }
+
+    // Waits until the stored request shows in this host's pending requests (a heartbeat syncs them), then starts and
+    // finishes its build; gives up when storage says the request is no longer waiting (another host took it).
+    private static async Task<string> TakeAsync(IBuildStatusHost host, IBuilder builder, long requestId)
+    {
+        while (true)
+        {
+            if (builder.PendingRequests.FirstOrDefault(r => r.Id == requestId) is { } pending)
+            {
+                var build = await builder.StartBuildAsync(new BuildStartInfo { Request = pending });
+                await build.FinishAsync(BuildResult.Success, "started from the request");
+                return string.Create(CultureInfo.InvariantCulture, $"TOOK {build.Number}");
+            }
+
+            var stored = (await host.History.GetRequestsAsync(builder.Name)).FirstOrDefault(r => r.Id == requestId);
+            if (stored is not null && stored.State is not BuildStatus.Storage.BuildRequestState.Pending)
+            {
+                return "TOOK-NONE " + stored.State;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private static void Say(string line)

@@ -5,16 +5,21 @@ using BuildStatus.CrashWorker;
 using Microsoft.Extensions.DependencyInjection;
 
 // Usage: BuildStatus.CrashWorker --db PATH --journal PATH --seed N --host NAME [--parallel N] [--builds N]
-// Runs a W1-like load (builders, builds, steps, logs) on SQLite until killed (or until --builds are done), and
-// journals every build whose FinishAsync completed. Prints READY once the host has started (recovery done).
+//                                [--store postgres --pg CONNSTR] [--lease-ms N --heartbeat-ms N]
+// Runs a W1-like load (builders, builds, steps, logs) on SQLite (or, with --store postgres, on the PostgreSQL
+// database CONNSTR names; --db is then not needed) until killed (or until --builds are done), and journals every
+// build whose FinishAsync completed. Prints READY once the host has started (recovery done).
 if (args.Length > 0 && args[0] == "--hold")
 {
-    // --hold DB HOST LEASE_MS HEARTBEAT_MS
-    return await HoldMode.RunAsync(args[1], args[2], TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture)), TimeSpan.FromMilliseconds(int.Parse(args[4], CultureInfo.InvariantCulture)));
+    // --hold DB HOST LEASE_MS HEARTBEAT_MS [--store postgres --pg CONNSTR] (DB is then ignored)
+    var extra = ParsePairs(args[5..]);
+    return await HoldMode.RunAsync(WorkerStore.From(extra, args[1]), args[2], TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture)), TimeSpan.FromMilliseconds(int.Parse(args[4], CultureInfo.InvariantCulture)));
 }
 
 var options = ParseArgs(args);
-var db = options["--db"];
+var store = WorkerStore.From(options, options.GetValueOrDefault("--db"));
+var leaseMs = int.Parse(options.GetValueOrDefault("--lease-ms", "500"), CultureInfo.InvariantCulture);
+var heartbeatMs = int.Parse(options.GetValueOrDefault("--heartbeat-ms", "100"), CultureInfo.InvariantCulture);
 var journalPath = options["--journal"];
 var seed = int.Parse(options["--seed"], CultureInfo.InvariantCulture);
 var hostName = options["--host"];
@@ -22,8 +27,7 @@ var parallel = int.Parse(options.GetValueOrDefault("--parallel", "3"), CultureIn
 var maxBuilds = int.Parse(options.GetValueOrDefault("--builds", "1000000"), CultureInfo.InvariantCulture);
 
 var services = new ServiceCollection();
-services.AddBuildStatus(b => b
-    .UseSqlite(o => o.ConnectionString = $"Data Source={db}")
+services.AddBuildStatus(b => store.Use(b)
     .Configure(o =>
     {
         o.HostName = hostName;
@@ -33,8 +37,8 @@ services.AddBuildStatus(b => b
         o.RetryMaxDelay = TimeSpan.FromMilliseconds(100);
 
         // A killed worker's instance must expire quickly: the test recovers its builds after each kill.
-        o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
-        o.LeaseDuration = TimeSpan.FromMilliseconds(500);
+        o.HeartbeatInterval = TimeSpan.FromMilliseconds(heartbeatMs);
+        o.LeaseDuration = TimeSpan.FromMilliseconds(leaseMs);
     }));
 await using var provider = services.BuildServiceProvider();
 var host = provider.GetRequiredService<IBuildStatusHost>();
@@ -124,7 +128,7 @@ static string MakeLine(Random rng, int i)
     }
 }
 
-static Dictionary<string, string> ParseArgs(string[] args)
+static Dictionary<string, string> ParsePairs(string[] args)
 {
     var map = new Dictionary<string, string>(StringComparer.Ordinal);
     for (var i = 0; i + 1 < args.Length; i += 2)
@@ -132,7 +136,13 @@ static Dictionary<string, string> ParseArgs(string[] args)
         map[args[i]] = args[i + 1];
     }
 
-    foreach (var required in new[] { "--db", "--journal", "--seed", "--host" })
+    return map;
+}
+
+static Dictionary<string, string> ParseArgs(string[] args)
+{
+    var map = ParsePairs(args);
+    foreach (var required in new[] { "--journal", "--seed", "--host" })
     {
         if (!map.ContainsKey(required))
         {

@@ -33,7 +33,7 @@ namespace BuildStatus.Storage.Postgres.Internal;
 /// after a commit and cleared after any failure, so a stale entry can cost at most a careful re-run.
 /// </para>
 /// </remarks>
-internal sealed class BatchApplier
+internal sealed partial class BatchApplier
 {
     private const int MaxCachedBuilds = 50_000;
 
@@ -81,6 +81,7 @@ internal sealed class BatchApplier
     {
         _outbox = outbox;
         var s = "\"" + schema + "\"";
+        _instance = new InstanceStatements(s);
         var builderId = $"(SELECT r.id FROM {s}.builders r WHERE r.name = $1)";
         var buildId = $"(SELECT b.id FROM {s}.builds b WHERE b.builder_id = {builderId} AND b.number = $2)";
         _upsertBuilder = $"INSERT INTO {s}.builders (name, description, tags) VALUES ($1, $2, $3) "
@@ -182,6 +183,11 @@ internal sealed class BatchApplier
     /// <summary>Allocates the next number of the build's builder and inserts the build with it, in one statement.</summary>
     public async Task<int> CreateBuildAsync(NpgsqlConnection connection, StoredBuild build)
     {
+        if (build.InstanceId is not null || build.CreationId is not null)
+        {
+            return await CreateInstanceBuildAsync(connection, build).ConfigureAwait(false);
+        }
+
         using var command = new NpgsqlCommand(_createBuild, connection);
         var p = command.Parameters;
         p.Add(Text(build.BuilderName));
@@ -310,18 +316,13 @@ internal sealed class BatchApplier
                 }
             }
 
-            // The outbox last: its lock is held from the insert to the commit, as short as it can be.
-            for (var i = _outbox.AddTo(npgsqlBatch, batch.Events, batch.InstanceId); i > 0; i--)
-            {
-                if (multiRow)
-                {
-                    expectedCounts.Add(-1);
-                }
-                else
-                {
-                    expected.Add(null);
-                }
-            }
+            // After every row statement, so the indexes above stay those of the expected counts.
+            AddRequests(npgsqlBatch, batch.Requests);
+            var fence = AddFenceCheck(npgsqlBatch, batch.InstanceId);
+
+            // The outbox last: its lock is held from the insert to the commit, as short as it can be. Like the two
+            // above, its statements have no expected count.
+            _outbox.AddTo(npgsqlBatch, batch.Events, batch.InstanceId);
 
             var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
@@ -330,6 +331,12 @@ internal sealed class BatchApplier
                 {
                     npgsqlBatch.Transaction = transaction;
                     await npgsqlBatch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                    if (IsFenced(npgsqlBatch, fence))
+                    {
+                        await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                        throw await FencedAsync(connection, batch.InstanceId!.Value).ConfigureAwait(false);
+                    }
+
                     for (var i = 0; i < expected.Count; i++)
                     {
                         if (expected[i] is { } problem && npgsqlBatch.BatchCommands[i].RecordsAffected == 0)

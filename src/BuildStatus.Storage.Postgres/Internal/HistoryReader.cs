@@ -88,6 +88,14 @@ internal sealed class HistoryReader
         return builds;
     }
 
+    public async Task<IReadOnlyList<StoredBuild>> GetUnfinishedBuildsOfInstanceAsync(NpgsqlConnection connection, long instanceId, CancellationToken cancellationToken)
+    {
+        // Served by the partial index ix_builds_unfinished_instance; sorted here, by ordinal builder name then number.
+        var builds = await LoadBuildsAsync(connection, _buildColumns + " WHERE b.instance_id = $1 AND b.finished_at IS NULL", [Long(instanceId)], cancellationToken).ConfigureAwait(false);
+        builds.Sort((a, b) => string.CompareOrdinal(a.BuilderName, b.BuilderName) is var c and not 0 ? c : a.Number.CompareTo(b.Number));
+        return builds.ConvertAll(b => b with { InstanceId = instanceId });
+    }
+
     public async Task<IReadOnlyList<StoredBuild>> QueryBuildsAsync(NpgsqlConnection connection, BuildQuery query, CancellationToken cancellationToken)
     {
         var parameters = new List<NpgsqlParameter> { Text(query.BuilderName) };

@@ -22,6 +22,15 @@ internal static class Json
 
     public static string Write(IReadOnlyList<StepUrl> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyListStepUrl);
 
+    public static string Write(IReadOnlyList<SourceStamp> value) => value.Count == 0 ? EmptyList : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyListSourceStamp);
+
+    public static string Write(IReadOnlyDictionary<string, PropertyValue> value) => value.Count == 0 ? EmptyMap : JsonSerializer.Serialize(value, PostgresJsonContext.Default.IReadOnlyDictionaryStringPropertyValue);
+
+    public static IReadOnlyList<SourceStamp> ReadStamps(string json) => JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListSourceStamp) ?? [];
+
+    public static IReadOnlyDictionary<string, PropertyValue> ReadProperties(string json) =>
+        JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyDictionaryStringPropertyValue) ?? new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
+
     public static IReadOnlyList<string> ReadStrings(string json) => JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListString) ?? [];
 
     public static IReadOnlyDictionary<string, string> ReadStringMap(string json) =>

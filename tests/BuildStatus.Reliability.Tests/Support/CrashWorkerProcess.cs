@@ -56,14 +56,16 @@ internal sealed class CrashWorkerProcess : IDisposable
         get
         {
             var baseDir = AppContext.BaseDirectory;
-            var candidates = new[]
-            {
-                Path.Combine(baseDir, "BuildStatus.CrashWorker.dll"),
-                Path.GetFullPath(Path.Combine(baseDir.Replace("BuildStatus.Reliability.Tests", "BuildStatus.CrashWorker", StringComparison.Ordinal), "BuildStatus.CrashWorker.dll")),
-            };
+            var here = Path.GetFullPath(Path.Combine(baseDir, "BuildStatus.CrashWorker.dll"));
 
-            // Prefer the worker's own output folder, which has its runtimeconfig.json.
-            foreach (var candidate in candidates.Reverse())
+            // Prefer the worker's own output folder, which has its runtimeconfig.json; from this project or from the
+            // PostgreSQL tests, which link this file.
+            var candidates = new[] { "BuildStatus.Reliability.Tests", "BuildStatus.Storage.Postgres.Tests" }
+                .Select(project => Path.GetFullPath(Path.Combine(baseDir.Replace(project, "BuildStatus.CrashWorker", StringComparison.Ordinal), "BuildStatus.CrashWorker.dll")))
+                .Where(candidate => candidate != here)
+                .Append(here)
+                .ToArray();
+            foreach (var candidate in candidates)
             {
                 if (File.Exists(candidate) && File.Exists(Path.ChangeExtension(candidate, ".runtimeconfig.json")))
                 {
@@ -75,7 +77,8 @@ internal sealed class CrashWorkerProcess : IDisposable
         }
     }
 
-    public static CrashWorkerProcess Start(string db, string journal, int seed, string hostName, int parallel = 3, int? builds = null)
+    /// <summary>Starts a worker on SQLite at <paramref name="db"/>; <paramref name="extraArgs"/> (name/value pairs) may choose another store (<c>--store postgres --pg CONNSTR</c>) or the lease.</summary>
+    public static CrashWorkerProcess Start(string db, string journal, int seed, string hostName, int parallel = 3, int? builds = null, params string[] extraArgs)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -92,6 +95,11 @@ internal sealed class CrashWorkerProcess : IDisposable
         {
             info.ArgumentList.Add("--builds");
             info.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        foreach (var arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
         }
 
         info.Environment["DOTNET_TieredPGO"] = "0";

@@ -29,10 +29,11 @@ internal sealed class HeldHostProcess : IDisposable
 
     public int BuildNumber { get; private set; }
 
-    public static async Task<HeldHostProcess> StartAsync(string db, string hostName, int leaseMs, int heartbeatMs)
+    /// <summary>Starts a held host on SQLite at <paramref name="db"/>, or on the store <paramref name="storeArgs"/> name (<c>--store postgres --pg CONNSTR</c>).</summary>
+    public static async Task<HeldHostProcess> StartAsync(string db, string hostName, int leaseMs, int heartbeatMs, params string[] storeArgs)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in new[] { CrashWorkerProcess.WorkerDll, "--hold", db, hostName, leaseMs.ToString(System.Globalization.CultureInfo.InvariantCulture), heartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { CrashWorkerProcess.WorkerDll, "--hold", db, hostName, leaseMs.ToString(System.Globalization.CultureInfo.InvariantCulture), heartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(storeArgs))
         {
             info.ArgumentList.Add(arg);
         }

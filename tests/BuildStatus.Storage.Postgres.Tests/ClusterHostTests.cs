@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BuildStatus.Storage.Postgres.Tests;
+
+/// <summary>
+/// Core end to end on PostgreSQL: several <see cref="IBuildStatusHost"/>s in this process, each with its own store
+/// object and pool (as separate machines would have), on one schema, with real time, a 200 ms heartbeat and a 1 s lease.
+/// </summary>
+public sealed class ClusterHostTests
+{
+    private const int HeartbeatMs = 200;
+    private const int LeaseMs = 1000;
+    private static readonly TestDatabase Database = new();
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    private static string NewSchema() => "h_" + Guid.NewGuid().ToString("N")[..20];
+
+    private static async Task<ServiceProvider> StartHostAsync(string schema, string hostName, TimeSpan? stopTimeout = null)
+    {
+        var services = new ServiceCollection();
+        services.AddBuildStatus(b => b
+            .UsePostgres(o =>
+            {
+                o.ConnectionString = Database.ConnectionString;
+                o.Schema = schema;
+            })
+            .Configure(o =>
+            {
+                o.HostName = hostName;
+                o.HeartbeatInterval = TimeSpan.FromMilliseconds(HeartbeatMs);
+                o.LeaseDuration = TimeSpan.FromMilliseconds(LeaseMs);
+                o.StopTimeout = stopTimeout ?? o.StopTimeout;
+            }));
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IBuildStatusHost>().StartAsync();
+        return provider;
+    }
+
+    private static IBuildStatusHost Host(IServiceProvider provider) => provider.GetRequiredService<IBuildStatusHost>();
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            Assert.That(clock.Elapsed, Is.LessThan(Limit), "not reached in time");
+            await Task.Delay(50);
+        }
+    }
+
+    [Test]
+    public async Task BlueGreen_SecondHostWithTheSameName_LeavesTheRunningBuildAlone_ItFinishesNormally()
+    {
+        var schema = NewSchema();
+        await using var blue = await StartHostAsync(schema, "ci");
+        var build = await Host(blue).AddBuilder("linux").StartBuildAsync();
+        var step = build.AddStep("compile");
+        step.Start();
+        await step.AddLog("stdio").AppendLineAsync(LogChannel.Stdout, "blue is running");
+        await Host(blue).FlushAsync().WaitAsync(Limit);
+
+        await using (var green = await StartHostAsync(schema, "ci"))
+        {
+            // Five heartbeats of green: each one recovers what is dead, and blue is not.
+            await WaitForAsync(() => Task.FromResult(Host(green).Instances.Count == 2 ? "both" : null));
+            await Task.Delay(5 * HeartbeatMs);
+            var stored = await Host(green).History.GetBuildAsync("linux", build.Number);
+            Assert.That(stored!.IsFinished, Is.False, "green never touches blue's live build");
+            Assert.That(Host(green).Instances.Select(i => i.Id), Is.EquivalentTo(new[] { Host(blue).InstanceId!.Value, Host(green).InstanceId!.Value }));
+        }
+
+        step.Finish(BuildResult.Success);
+        await build.FinishAsync().WaitAsync(Limit);
+        var finished = await Host(blue).History.GetBuildAsync("linux", build.Number);
+        Assert.That((finished!.Result, finished.StateText), Is.EqualTo(((BuildResult?)BuildResult.Success, build.StateText)));
+    }
+
+    [Test]
+    public async Task OneHostStopsWithABuildRunning_TheOtherRecoversItOnce_AsRetry()
+    {
+        var schema = NewSchema();
+        await using var survivor = await StartHostAsync(schema, "ci-b");
+        var leaving = await StartHostAsync(schema, "ci-a", stopTimeout: TimeSpan.FromMilliseconds(100));
+        var build = await Host(leaving).AddBuilder("linux").StartBuildAsync();
+        build.AddStep("compile").Start();
+        await Host(leaving).FlushAsync().WaitAsync(Limit);
+        var leavingId = Host(leaving).InstanceId!.Value;
+
+        // A clean stop whose build outlives StopTimeout: the instance is marked stopped, so it is dead at once.
+        await leaving.DisposeAsync();
+
+        var recovered = await WaitForAsync(async () => await Host(survivor).History.GetBuildAsync("linux", build.Number) is { IsFinished: true } b ? b : null);
+        Assert.That(recovered.Result, Is.EqualTo(BuildResult.Retry));
+        Assert.That(recovered.StateText, Does.Contain($"instance {leavingId}").And.Contain("stopped"));
+        await WaitForAsync(() => Task.FromResult(Host(survivor).Instances.Count == 1 ? "one" : null));
+        await using var store = new PostgresBuildStore(Database.Options(schema));
+        Assert.That((await store.GetInstancesAsync()).Select(i => i.Id), Does.Not.Contain(leavingId), "recovered once, then no longer listed");
+        var steps = await store.GetStepsAsync(new BuildKey("linux", build.Number));
+        Assert.That(steps.Single().IsFinished, Is.True, "its open step was closed too");
+    }
+
+    [Test]
+    public async Task StoredRequest_BothHostsStartIt_ExactlyOneBuildStarts()
+    {
+        var schema = NewSchema();
+        await using var a = await StartHostAsync(schema, "ci-a");
+        await using var b = await StartHostAsync(schema, "ci-b");
+        Host(b).AddBuilder("linux");
+        var submitted = Host(a).AddBuilder("linux").SubmitRequest("push", [new SourceStamp("https://example.org/repo.git", "main", "abc")]);
+        await Host(a).FlushAsync().WaitAsync(Limit);
+
+        // Host b learns of the stored request at a heartbeat.
+        var seenByB = await WaitForAsync(() => Task.FromResult(Host(b).FindBuilder("linux")!.PendingRequests.FirstOrDefault(r => r.Id == submitted.Id)));
+        var seenByA = Host(a).FindBuilder("linux")!.PendingRequests.Single(r => r.Id == submitted.Id);
+
+        var starts = new[] { (Host: a, Request: seenByA), (Host: b, Request: seenByB) }
+            .Select(x => Task.Run(async () =>
+            {
+                try
+                {
+                    var build = await Host(x.Host).FindBuilder("linux")!.StartBuildAsync(new BuildStartInfo { Request = x.Request });
+                    await build.FinishAsync(BuildResult.Success);
+                    return (int?)build.Number;
+                }
+                catch (InvalidOperationException)
+                {
+                    return null;
+                }
+            }))
+            .ToArray();
+        var numbers = await Task.WhenAll(starts).WaitAsync(Limit);
+
+        Assert.That(numbers.Count(n => n is not null), Is.EqualTo(1), "exactly one host starts the request");
+        await using var store = new PostgresBuildStore(Database.Options(schema));
+        var stored = (await store.GetRequestsAsync("linux", null)).Single();
+        Assert.That((stored.State, stored.BuildNumber), Is.EqualTo((BuildRequestState.Started, numbers.Single(n => n is not null))));
+        Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux")), Has.Count.EqualTo(1), "no second build");
+    }
+}

@@ -8,12 +8,13 @@ namespace BuildStatus.Events;
 /// <summary>
 /// Reads other hosts' events from the store's outbox (<see cref="IBuildEventFeed"/>) and publishes them to the
 /// subscribers that asked for them (<see cref="StatusEventFilter.IncludeOtherHosts"/>), each with read-only views of its
-/// build loaded from storage. Reads only while such a subscriber exists; resumes from the last sequence it delivered
+/// build loaded from storage. Reads events only while such a subscriber exists (otherwise it keeps its position at the
+/// newest sequence, one small read per poll interval); resumes from the last sequence it delivered
 /// after any failure (no gap while the outbox keeps the events; <see cref="EventsMissed"/> when retention removed some).
 /// </summary>
 /// <remarks>
 /// Threading: all mutable state (<c>_last</c>, <c>_failures</c>) is owned by the one relay task started by
-/// <see cref="Start"/>; <see cref="StopAsync"/> cancels it and waits for it.
+/// <see cref="StartAsync"/>; <see cref="StopAsync"/> cancels it and waits for it.
 /// </remarks>
 internal sealed partial class OtherHostsRelay : IAsyncDisposable
 {
@@ -44,7 +45,13 @@ internal sealed partial class OtherHostsRelay : IAsyncDisposable
     /// <summary>Gets the last sequence delivered or skipped (-1 before the first read); for tests.</summary>
     internal long LastSequence => Volatile.Read(ref _last);
 
-    public void Start() => _task = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+    /// <summary>Takes the newest sequence as the starting point, then starts the relay task.</summary>
+    /// <exception cref="BuildStoreException">The store could not be read.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _last, await _feed.GetLastEventSequenceAsync(cancellationToken).ConfigureAwait(false));
+        _task = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+    }
 
     public async Task StopAsync()
     {
@@ -77,17 +84,26 @@ internal sealed partial class OtherHostsRelay : IAsyncDisposable
         {
             try
             {
-                if (!_ctx.Hub.AnyIncludesOtherHosts)
-                {
-                    // Nobody listens: start from the newest event when someone subscribes.
-                    Volatile.Write(ref _last, -1);
-                    await _ctx.Hub.WaitForOtherHostSubscriberAsync(token).ConfigureAwait(false);
-                    continue;
-                }
-
                 if (_last < 0)
                 {
                     Volatile.Write(ref _last, await _feed.GetLastEventSequenceAsync(token).ConfigureAwait(false));
+                }
+
+                if (!_ctx.Hub.AnyIncludesOtherHosts)
+                {
+                    // Nobody listens: keep the position near the newest event (one small read per poll interval), so
+                    // a subscriber gets every event committed after it subscribed, and at most a poll interval's worth
+                    // from before.
+                    try
+                    {
+                        await _ctx.Hub.WaitForOtherHostSubscriberAsync(token).WaitAsync(poll, _ctx.Time, token).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        Volatile.Write(ref _last, await _feed.GetLastEventSequenceAsync(token).ConfigureAwait(false));
+                    }
+
+                    continue;
                 }
 
                 var page = await _feed.ReadEventsAsync(_last, PageSize, token).ConfigureAwait(false);

@@ -22,6 +22,13 @@ internal static class OutboxEvents
     {
         var entity = snapshot.Entity;
         var previous = entity.LastEventRow;
+        if (entity.OutboxBuild is { StartEventWritten: false } owner && (snapshot.Row is not null || snapshot.Chunks is { Count: > 0 }))
+        {
+            // The build's start first, whichever of its entities reaches a batch first. Number and start time never change.
+            owner.StartEventWritten = true;
+            var started = new StoredEvent(StatusEventKinds.BuildStarted, owner.StartedAt, owner.Owner.Name, owner.Number) { HostName = hostName, InstanceId = instanceId };
+            Add(snapshot, started, PhaseBuildStarted, 0);
+        }
         switch (snapshot.Row)
         {
             case StoredBuild build:
@@ -102,11 +109,6 @@ internal static class OutboxEvents
     private static void DeriveBuild(EntitySnapshot snapshot, StoredBuild? previous, StoredBuild build, DateTimeOffset now, string hostName, long instanceId)
     {
         StoredEvent Make(StatusEventKinds kind, DateTimeOffset at) => new(kind, at, build.BuilderName, build.Number) { HostName = hostName, InstanceId = instanceId };
-        if (previous is null)
-        {
-            Add(snapshot, Make(StatusEventKinds.BuildStarted, build.StartedAt), PhaseBuildStarted, 0);
-        }
-
         if (build.IsFinished)
         {
             if (previous is not { IsFinished: true })

@@ -25,6 +25,15 @@ internal abstract class PersistedEntity
     internal object? LastEventRow;
 
     /// <summary>
+    /// Whether the outbox has been given this build's start (on the build entity only): a step's or log's first rows
+    /// can reach a batch before the build's own row does. Owned by the writer task alone.
+    /// </summary>
+    internal bool StartEventWritten;
+
+    /// <summary>Gets the build whose start the outbox must announce before this entity's events, or <see langword="null"/>.</summary>
+    internal virtual Process.Build? OutboxBuild => null;
+
+    /// <summary>
     /// Gets whether the entity belongs to a build this host lost (its instance was fenced and another finished the
     /// build): nothing of it may be written any more. Read by the writer without the entity's lock.
     /// </summary>

@@ -67,6 +67,8 @@ internal sealed class Build : PersistedEntity, IBuild
 
     public int Number => _initial.Number;
 
+    internal override Build? OutboxBuild => this;
+
     public string HostName => _initial.HostName;
 
     public string? Reason => _initial.Reason;

@@ -327,6 +327,12 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                 }
 
                 await SyncRequestsAsync(instances, cancellationToken).ConfigureAwait(false);
+                if (_ctx.Store is IBuildEventFeed { SupportsEvents: true } feed)
+                {
+                    // Other hosts' events from now on: the relay starts at the newest sequence before the host runs.
+                    _relay = new OtherHostsRelay(feed, _ctx, AdapterImpl, () => _lease?.CurrentId ?? 0);
+                    await _relay.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             else if (_ctx.Options.RecoverOnStart)
             {
@@ -347,11 +353,6 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
             }
 
             _lease?.Start();
-            if (_lease is not null && _ctx.Store is IBuildEventFeed { SupportsEvents: true } feed)
-            {
-                _relay = new OtherHostsRelay(feed, _ctx, AdapterImpl, () => _lease?.CurrentId ?? 0);
-                _relay.Start();
-            }
             if (_ctx.Options.Retention.IsEnabled)
             {
                 _janitor = Task.Run(() => RunJanitorAsync(_janitorStop.Token), CancellationToken.None);
@@ -362,6 +363,12 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         }
         catch
         {
+            if (_relay is { } relay)
+            {
+                _relay = null;
+                await relay.DisposeAsync().ConfigureAwait(false);
+            }
+
             lock (_stateLock)
             {
                 // A failed start can be tried again.

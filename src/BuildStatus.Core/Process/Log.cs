@@ -166,6 +166,8 @@ internal sealed class Log : PersistedEntity, ILog
 
     internal LogKey Key => new(_build.Owner.Name, _build.Number, _step.Number, Number);
 
+    internal override Build? OutboxBuild => _build;
+
     // Caller holds _build.Sync.
     internal bool IsFinishedLocked => _finished;
 

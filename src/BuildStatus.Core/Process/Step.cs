@@ -34,6 +34,8 @@ internal sealed class Step : PersistedEntity, IStep
 
     internal Build Owner => _build;
 
+    internal override Build? OutboxBuild => _build;
+
     internal override Lock SyncRoot => _build.Sync;
 
     public IBuildStatus Build => _build;

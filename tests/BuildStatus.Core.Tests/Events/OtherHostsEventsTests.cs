@@ -32,7 +32,6 @@ public sealed class OtherHostsEventsTests
         using var plain = b.Host.Subscribe(ownOnly);
         var builderOnly = new Collected();
         using var filtered = b.Host.Subscribe(builderOnly, StatusEventFilter.ForBuilder("linux"));
-        await RelayReadyAsync(b.Host);
 
         var build = await (a.Host.FindBuilder("linux") ?? a.Host.AddBuilder("linux")).StartBuildAsync();
         var step = build.AddStep("compile");
@@ -74,6 +73,29 @@ public sealed class OtherHostsEventsTests
     }
 
     [Test]
+    public async Task IncludeOtherHosts_StepCommittedBeforeTheBuildRow_BuildStartedStillComesFirst()
+    {
+        // Before: BuildStarted was derived from the build's first row in a batch, which can come after its steps'.
+        var store = new InMemoryBuildStore();
+        await using var a = await TestHost.StartAsync(o => Fast(o, "host-a"), store);
+        await using var b = await TestHost.StartAsync(o => Fast(o, "host-b"), store);
+        var seen = new Collected();
+        using var include = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true });
+
+        var build = await (a.Host.FindBuilder("linux") ?? a.Host.AddBuilder("linux")).StartBuildAsync();
+        var step = build.AddStep("compile");
+        step.Start();
+        await a.Host.FlushAsync();
+        var early = await seen.WaitForAsync(e => e is StepStarted { IsFromOtherHost: true });
+        step.Finish(BuildResult.Success);
+        await build.FinishAsync();
+        var events = (await seen.WaitForAsync(e => e is BuildFinished { IsFromOtherHost: true })).Where(e => e.IsFromOtherHost).Select(e => e.Kind);
+
+        Assert.That(early.Where(e => e.IsFromOtherHost).Select(e => e.Kind), Is.EqualTo(new[] { StatusEventKinds.BuildStarted, StatusEventKinds.StepStarted }));
+        Assert.That(events, Is.EqualTo(new[] { StatusEventKinds.BuildStarted, StatusEventKinds.StepStarted, StatusEventKinds.StepFinished, StatusEventKinds.BuildFinished }));
+    }
+
+    [Test]
     public async Task IncludeOtherHosts_OwnEventsArriveOnce_NotAgainFromTheOutbox()
     {
         var store = new InMemoryBuildStore();
@@ -83,8 +105,6 @@ public sealed class OtherHostsEventsTests
         using var subscription = a.Host.Subscribe(onA, new StatusEventFilter { IncludeOtherHosts = true });
         var onB = new Collected();
         using var marker = b.Host.Subscribe(onB, new StatusEventFilter { IncludeOtherHosts = true });
-        await RelayReadyAsync(a.Host);
-        await RelayReadyAsync(b.Host);
 
         var (build, step, log) = await TestHost.StartBuildWithLogAsync(a.Host);
         await log.AppendLineAsync(LogChannel.Stdout, "x");
@@ -112,7 +132,6 @@ public sealed class OtherHostsEventsTests
         await using var b = await TestHost.StartAsync(o => Fast(o, "host-b"), flaky);
         var seen = new Collected();
         using var subscription = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true, Kinds = StatusEventKinds.LogChunk | StatusEventKinds.BuildFinished });
-        await RelayReadyAsync(b.Host);
         
         flaky.Down = true;
         var (build, step, log) = await TestHost.StartBuildWithLogAsync(a.Host);
@@ -148,7 +167,6 @@ public sealed class OtherHostsEventsTests
         using var subscription = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true });
         var ownOnly = new Collected();
         using var plain = b.Host.Subscribe(ownOnly);
-        await RelayReadyAsync(b.Host);
         
         flaky.Down = true;
         for (var i = 0; i < 5; i++)
@@ -191,9 +209,6 @@ public sealed class OtherHostsEventsTests
         await onA.FinishAsync();
         await onB.FinishAsync();
     }
-
-    // The relay starts reading at the newest event once a subscriber asks for other hosts' events.
-    private static Task RelayReadyAsync(IBuildStatusHost host) => WaitUntilAsync(() => ((BuildStatus.Process.BuildStatusHost)host).Relay?.LastSequence >= 0);
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {

@@ -7,6 +7,31 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--cross-host-latency")
+        {
+            var pg = Environment.GetEnvironmentVariable("BUILDSTATUS_POSTGRES");
+            var builds = 200;
+            for (var i = 1; i < args.Length - 1; i++)
+            {
+                if (args[i] == "--pg")
+                {
+                    pg = args[i + 1];
+                }
+                else if (args[i] == "--builds")
+                {
+                    builds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                }
+            }
+
+            if (string.IsNullOrEmpty(pg))
+            {
+                Console.Error.WriteLine("--cross-host-latency needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES).");
+                return 2;
+            }
+
+            return await CrossHostLatency.RunAsync(pg, builds, Console.Out);
+        }
+
         WorkloadOptions options;
         try
         {

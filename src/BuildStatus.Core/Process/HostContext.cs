@@ -19,6 +19,7 @@ internal sealed class HostContext
         Pipeline = pipeline;
         Metrics = metrics;
         Logger = logger;
+        ChunkPool = store.RetainsChunkMemory ? null : options.ChunkPool;
     }
 
     public BuildStatusHost Host { get; }
@@ -36,6 +37,13 @@ internal sealed class HostContext
     public BuildStatusMetrics Metrics { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>
+    /// Gets the pool whose arrays back the chunks logs hand to the store, returned once the store is done with them;
+    /// <see langword="null"/> unless the store says it keeps no chunk memory (<see cref="IBuildStore.RetainsChunkMemory"/>),
+    /// when each chunk has an exact-size array of its own.
+    /// </summary>
+    public System.Buffers.ArrayPool<byte>? ChunkPool { get; }
 
     /// <summary>
     /// Gets the current time, truncated to the storage precision (<see cref="StorageTime"/>). Every time Core sets

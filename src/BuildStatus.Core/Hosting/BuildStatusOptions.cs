@@ -94,10 +94,10 @@ public sealed class BuildStatusOptions
 
     /// <summary>
     /// Gets or sets the pool of the arrays behind log chunks when the store keeps no chunk memory
-    /// (<see cref="IBuildStore.RetainsChunkMemory"/>). Internal: tests substitute a pool that counts. The default is
-    /// <see cref="System.Buffers.ArrayPool{T}.Shared"/>.
+    /// (<see cref="IBuildStore.RetainsChunkMemory"/>). Internal: tests substitute a pool that counts. The default,
+    /// <see langword="null"/>, gives each host a pool of its own (<see cref="Internal.ChunkArrayPool"/>).
     /// </summary>
-    internal System.Buffers.ArrayPool<byte> ChunkPool { get; set; } = System.Buffers.ArrayPool<byte>.Shared;
+    internal System.Buffers.ArrayPool<byte>? ChunkPool { get; set; }
 
     /// <summary>
     /// Gets or sets whether start-up finishes interrupted builds as <see cref="BuildResult.Retry"/>: with a store that

@@ -58,6 +58,40 @@ public abstract partial class BuildStoreConformanceTests
         await AssertFilterAsync(new BuildQuery("linux") { StartedAtOrAfter = from }, b => b.StartedAt >= from);
     }
 
+    /// <summary>
+    /// A wide time range over a long history, where start times rise with the numbers except for a few builds: two
+    /// recent numbers that started before everything else, the newest of them all, whose start time was rewritten
+    /// into the past after it was stored, and an early number that started after everything else. A backend that turns a start time into a
+    /// number (as if they rose together), or that keeps a summary of start times it does not update on rewrite,
+    /// misses these builds or returns them out of order.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Test]
+    public async Task QueryBuildsAsync_WideTimeRangeWithSomeStartTimesOutOfOrder_MatchesEveryBuildOnceNewestFirst()
+    {
+        var builds = Enumerable.Range(1, WideRangeBuildCount).Select(n => WideRangeBuild(n, rewritten: false)).ToArray();
+        foreach (var chunk in builds.Chunk(1000))
+        {
+            await Store.ApplyAsync(new WriteBatch { Builds = chunk });
+        }
+
+        // Another builder with the same start times, numbered above linux's, that no query may return.
+        await Store.ApplyAsync(new WriteBatch { Builds = [.. Enumerable.Range(1, 200).Select(n => WideRangeBuild(n, rewritten: false) with { BuilderName = "windows", Number = WideRangeBuildCount + n })] });
+        await Store.ApplyAsync(new WriteBatch { Builds = [WideRangeBuild(5150, rewritten: true)] });
+        var oracle = Enumerable.Range(1, WideRangeBuildCount).Select(n => WideRangeBuild(n, rewritten: true)).Reverse().ToArray();
+        var early = WideRangeStart(4500);
+        var late = WideRangeStart(500);
+
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedBefore = early }, b => b.StartedAt < early);
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedAtOrAfter = late }, b => b.StartedAt >= late);
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedAtOrAfter = WideRangeStart(200), StartedBefore = WideRangeStart(4800) }, b => b.StartedAt >= WideRangeStart(200) && b.StartedAt < WideRangeStart(4800));
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedBefore = early, BeforeNumber = 4800 }, b => b.StartedAt < early && b.Number < 4800);
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedBefore = early, Results = new HashSet<BuildResult> { BuildResult.Failure } }, b => b.StartedAt < early && b.Result == BuildResult.Failure);
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedBefore = T0.AddHours(-12) }, b => b.StartedAt < T0.AddHours(-12));
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedBefore = T0.AddHours(-36) }, b => b.StartedAt < T0.AddHours(-36));
+        await AssertWideRangeAsync(oracle, new BuildQuery("linux") { StartedAtOrAfter = WideRangeStart(WideRangeBuildCount).AddDays(1) }, b => b.StartedAt >= WideRangeStart(WideRangeBuildCount).AddDays(1));
+    }
+
     /// <summary>Filters combine with AND whichever of them a backend looks up first.</summary>
     /// <returns>A task.</returns>
     [Test]
@@ -138,6 +172,34 @@ public abstract partial class BuildStoreConformanceTests
         var started = T0.AddMinutes(200 - n);
         var build = NewBuild(builderName, windows ? 1000 + n : n) with { SourceStamps = stamps, Properties = properties, StartedAt = started };
         return n % 17 == 0 ? build : Finish(build, started.AddMinutes(5), (BuildResult)(n % 7));
+    }
+
+    private const int WideRangeBuildCount = 5200;
+
+    private static DateTimeOffset WideRangeStart(int n) => T0.AddMinutes(n);
+
+    // Build n of linux starts at T0 + n minutes, except 4700 and 4990 (a day before T0), 10 (30 days after the
+    // last), and 5150 once rewritten (two days before T0; the only early start among the numbers above 5000).
+    // Every 9th fails, the others succeed.
+    private static StoredBuild WideRangeBuild(int n, bool rewritten)
+    {
+        var started = n switch
+        {
+            4700 or 4990 => T0.AddDays(-1),
+            10 => WideRangeStart(WideRangeBuildCount).AddDays(30),
+            5150 when rewritten => T0.AddDays(-2),
+            _ => WideRangeStart(n),
+        };
+        return Finish(NewBuild("linux", n) with { StartedAt = started }, started.AddMinutes(1), n % 9 == 0 ? BuildResult.Failure : BuildResult.Success);
+    }
+
+    // The query must return exactly the oracle's builds it picks (newest first): its first page of 7, and every
+    // match paged with the largest limit.
+    private async Task AssertWideRangeAsync(StoredBuild[] oracle, BuildQuery query, Func<StoredBuild, bool> expected)
+    {
+        var want = oracle.Where(expected).Select(b => b.Number).ToArray();
+        Assert.That(Numbers(await Store.QueryBuildsAsync(query with { Limit = 7 })), Is.EqualTo(want.Take(7).ToArray()), $"First page: {query}");
+        Assert.That(await PageAllAsync(query with { Limit = BuildQuery.MaxLimit }), Is.EqualTo(want), $"Paged: {query}");
     }
 
     private static string FilterOwner(int n) => "o" + Text(n % 4);

@@ -94,6 +94,77 @@ public sealed class HistoryFilterTests
     }
 
     [Test]
+    public async Task CountTimeRange_WideRange_FindsTheCeilingOnTheBlocksKeyNewestFirst()
+    {
+        await using var test = new TestStore();
+        await SeedAsync(await test.OpenInitializedAsync());
+        var query = new BuildQuery("linux") { StartedAtOrAfter = TestData.T0.AddDays(-1), StartedBefore = TestData.T0.AddHours(1), BeforeNumber = 2500 };
+        var (sql, parameters) = BuildQueryPlanner.CountTimeRange(query);
+
+        var plan = Explain(test, sql, parameters);
+
+        Assert.That(plan, Does.Contain("SEARCH t USING PRIMARY KEY (builder_id=? AND block<?)"), plan);
+        Assert.That(plan, Does.Not.Contain("TEMP B-TREE"), plan);
+        Assert.That(plan, Does.Not.Match(@"SCAN (t|b)\b"), plan);
+    }
+
+    [Test]
+    public async Task CountTimeRange_StartedBeforeFarInThePast_CeilingIsAboveTheNewestMatchWithinOneBlock()
+    {
+        // Builds 1..5000 start a minute apart; the range holds 1..2999 and 4321, whose start time is rewritten later.
+        await using var test = new TestStore();
+        var store = await test.OpenInitializedAsync();
+        var builds = Enumerable.Range(1, 5000).Select(n => TestData.Build(number: n, startedAt: TestData.T0.AddMinutes(n), finishedAt: TestData.T0.AddDays(30))).ToList();
+        await store.ApplyAsync(new WriteBatch { Builds = builds });
+        var query = new BuildQuery("linux") { StartedBefore = TestData.T0.AddMinutes(3000) };
+        var (sql, parameters) = BuildQueryPlanner.CountTimeRange(query);
+        using var connection = test.Connect();
+
+        var before = connection.QuerySingle<(long InRange, long? Ceiling)>(sql, parameters);
+        await store.ApplyAsync(new WriteBatch { Builds = [builds[4320] with { StartedAt = TestData.T0 }] });
+        var after = connection.QuerySingle<(long InRange, long? Ceiling)>(sql, parameters);
+        var none = connection.QuerySingle<(long InRange, long? Ceiling)>(BuildQueryPlanner.CountTimeRange(query with { StartedBefore = TestData.T0 }).Sql, BuildQueryPlanner.CountTimeRange(query with { StartedBefore = TestData.T0 }).Parameters);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(before, Is.EqualTo((2999L, (long?)3072)), "2999 is in block 2 (2048..3071)");
+            Assert.That(after, Is.EqualTo((3000L, (long?)5120)), "4321 is in block 4 (4096..5119)");
+            Assert.That(none, Is.EqualTo((0L, (long?)null)));
+            Assert.That((await store.QueryBuildsAsync(query with { Limit = 3 })).Select(b => b.Number), Is.EqualTo(new[] { 4321, 2999, 2998 }));
+            Assert.That(await store.QueryBuildsAsync(query with { StartedBefore = TestData.T0 }), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task ApplyAsync_BuildsCreatedWrittenAndRewritten_StartBlocksBoundEveryBuild()
+    {
+        await using var test = new TestStore();
+        var store = await test.OpenInitializedAsync();
+        var created = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            created.Add(await store.CreateBuildAsync(TestData.Build(startedAt: TestData.T0.AddDays(i))));
+        }
+
+        await store.ApplyAsync(new WriteBatch { Builds = [.. Enumerable.Range(1000, 3000).Select(n => TestData.Build(number: n, startedAt: TestData.T0.AddMinutes(n % 700)))] });
+        await store.ApplyAsync(new WriteBatch { Builds = [TestData.Build(number: created[2], startedAt: TestData.T0.AddYears(-1)), TestData.Build(number: 2048, startedAt: TestData.T0.AddYears(1))] });
+        await store.ApplyAsync(new WriteBatch { Builds = [TestData.Build(builder: "mac", number: 1025, startedAt: TestData.T0.AddYears(2))] });
+
+        using var connection = test.Connect();
+        Assert.Multiple(() =>
+        {
+            Assert.That(
+                TestData.Scalar(connection, "SELECT count(*) FROM builds b WHERE NOT EXISTS (SELECT 1 FROM build_start_blocks t WHERE t.builder_id = b.builder_id AND t.block = b.number / 1024 AND t.min_started <= b.started_at AND b.started_at <= t.max_started)"),
+                Is.Zero);
+            Assert.That(TestData.Scalar(connection, "SELECT count(*) FROM build_start_blocks"), Is.EqualTo(5), "linux blocks 0..3, mac block 1");
+            Assert.That(
+                TestData.Scalar(connection, "SELECT count(*) FROM build_start_blocks t WHERE t.max_started > (SELECT max(started_at) FROM builds b WHERE b.builder_id = t.builder_id AND b.number / 1024 = t.block)"),
+                Is.Zero,
+                "nothing deleted: the bounds are exact");
+        });
+    }
+
+    [Test]
     public async Task QueryBuildsAsync_WideTimeRangeAgainstNumberOrder_ReturnsNewestMatchesByNumber()
     {
         // Builds 501 and up started before 'to': more than NarrowTimeRange, so that range walks the builder's history;

@@ -62,7 +62,8 @@ internal sealed partial class BatchWriter : IDisposable
     // Ids and state this writer has written or read, kept across transactions so a batch does not look them up
     // again: a build created by CreateBuild needs no SELECT when its steps arrive, a log's next line is known after
     // its first chunk. Only the writer lock's holder touches them. They are cleared when a transaction fails (its
-    // rollback may undo what they say), after pruning (ids may be deleted and reused), and when they grow large.
+    // rollback may undo what they say), after pruning (the rows they name may be gone; their ids are never reused,
+    // schema version 5), and when they grow large.
     // Rows written by another process are not cached beyond what this writer wrote: a build, its steps and its logs
     // are written only by the host that runs the build. Only builds in flight need their entries (a build with 5
     // steps of one log each has 17), so the bound is what keeps memory flat over a long history: at 100,000 the

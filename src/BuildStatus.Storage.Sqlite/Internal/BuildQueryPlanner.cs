@@ -111,16 +111,50 @@ internal static class BuildQueryPlanner
     /// <summary>How many of the newest numbers <see cref="CountBranchAndResults"/> looks at.</summary>
     public const int DensityWindow = 1024;
 
-    /// <summary>Counts the builder's builds in the query's time range, up to <see cref="NarrowTimeRange"/>.</summary>
+    /// <summary>How many consecutive numbers of a builder share one row of <c>build_start_blocks</c> (migration 0006).</summary>
+    public const int StartBlockSize = 1024;
+
+    /// <summary>
+    /// Counts the builder's builds in the query's time range, up to <see cref="NarrowTimeRange"/>, and finds its
+    /// <em>time ceiling</em>: a number above every build of the builder in the range, from the newest block of
+    /// <see cref="StartBlockSize"/> numbers whose start-time bounds meet the range (<c>build_start_blocks</c>, walked
+    /// newest first from <see cref="BuildQuery.BeforeNumber"/>'s block). One row: <c>InRange</c>, and
+    /// <c>Ceiling</c>, <see langword="null"/> when no block meets the range (then no build is in it).
+    /// </summary>
+    /// <remarks>
+    /// A wide range is then walked newest first below the ceiling only: a range that ends long before the newest
+    /// build skips at most one block of later builds instead of all of them. The bounds hold whatever the order of
+    /// start times and numbers, so the ceiling never leaves out a matching build; when start times rise with the
+    /// numbers it is within <see cref="StartBlockSize"/> of the newest match.
+    /// </remarks>
     public static (string Sql, DynamicParameters Parameters) CountTimeRange(BuildQuery query)
     {
         var parameters = new DynamicParameters();
         parameters.Add("BuilderName", query.BuilderName);
         parameters.Add("Cap", NarrowTimeRange);
-        var sql = new StringBuilder("SELECT count(*) FROM (SELECT 1 FROM builds b INDEXED BY ix_builds_builder_started WHERE b.builder_id = ")
+        parameters.Add("BlockSize", StartBlockSize);
+        var sql = new StringBuilder("SELECT (SELECT count(*) FROM (SELECT 1 FROM builds b INDEXED BY ix_builds_builder_started WHERE b.builder_id = ")
             .Append(BuilderId);
         AppendTimeRange(sql, parameters, query);
-        sql.Append(" LIMIT @Cap)");
+        sql.Append(" LIMIT @Cap)) AS InRange, (SELECT (t.block + 1) * @BlockSize FROM build_start_blocks t WHERE t.builder_id = ").Append(BuilderId);
+        if (query.BeforeNumber is { } before)
+        {
+            // The block of the highest number the query may return; numbers are positive, so / truncates as it should.
+            sql.Append(" AND t.block <= (@BeforeNumber - 1) / @BlockSize");
+            parameters.Add("BeforeNumber", before);
+        }
+
+        if (query.StartedBefore is not null)
+        {
+            sql.Append(" AND t.min_started < @To");
+        }
+
+        if (query.StartedAtOrAfter is not null)
+        {
+            sql.Append(" AND t.max_started >= @From");
+        }
+
+        sql.Append(" ORDER BY t.block DESC LIMIT 1) AS Ceiling");
         return (sql.ToString(), parameters);
     }
 

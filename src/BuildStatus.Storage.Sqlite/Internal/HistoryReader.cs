@@ -83,10 +83,21 @@ internal static class HistoryReader
         if (BuildQueryPlanner.MayUseTimeRange(query, driver))
         {
             var (countSql, countParameters) = BuildQueryPlanner.CountTimeRange(query);
-            var inRange = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (inRange < BuildQueryPlanner.NarrowTimeRange)
+            var range = await connection.QuerySingleAsync<(long InRange, long? Ceiling)>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (range.Ceiling is not { } ceiling)
+            {
+                // No block of the builder has a build that started in the range.
+                return [];
+            }
+
+            if (range.InRange < BuildQueryPlanner.NarrowTimeRange)
             {
                 driver = BuildQueryPlanner.Driver.StartedWithin;
+            }
+            else if (ceiling <= int.MaxValue && (query.BeforeNumber is null || ceiling < query.BeforeNumber))
+            {
+                // A wide range: walk newest first from the ceiling, not from the builder's newest build.
+                query = query with { BeforeNumber = (int)ceiling };
             }
         }
 

@@ -26,14 +26,43 @@ internal static class SchemaMigrator
     /// write lock; otherwise the check is repeated inside <c>BEGIN IMMEDIATE</c>, so when two processes start on a
     /// new file at once one migrates and the other then finds nothing to do.
     /// </summary>
+    /// <remarks>
+    /// Scripts run with foreign key enforcement off, as SQLite's procedure for rebuilding a table requires (a
+    /// <c>DROP TABLE</c> with it on deletes the rows that refer to the table first); <c>PRAGMA foreign_key_check</c>
+    /// then proves every reference still holds before the transaction commits, and enforcement is restored after it,
+    /// whatever happens. The pragma cannot change inside a transaction, hence outside it.
+    /// </remarks>
     /// <returns>The number of scripts applied.</returns>
-    public static int Migrate(SqliteConnection connection)
+    /// <exception cref="BuildStoreException">The stored schema is newer than this code, or a script left a broken reference.</exception>
+    public static int Migrate(SqliteConnection connection) => Migrate(connection, LatestVersion);
+
+    /// <summary>Brings the schema up to <paramref name="targetVersion"/> (tests use it to write a file as an earlier version did).</summary>
+    /// <returns>The number of scripts applied.</returns>
+    /// <exception cref="BuildStoreException">The stored schema is newer than this code, or a script left a broken reference.</exception>
+    internal static int Migrate(SqliteConnection connection, int targetVersion)
     {
-        if (ReadVersion(connection, transaction: null) == LatestVersion)
+        if (ReadVersion(connection, transaction: null) >= targetVersion)
         {
             return 0;
         }
 
+        var enforced = connection.ExecuteScalar<long>("PRAGMA foreign_keys;") != 0;
+        connection.Execute("PRAGMA foreign_keys = OFF;");
+        try
+        {
+            return MigrateWithoutForeignKeys(connection, targetVersion);
+        }
+        finally
+        {
+            if (enforced)
+            {
+                connection.Execute("PRAGMA foreign_keys = ON;");
+            }
+        }
+    }
+
+    private static int MigrateWithoutForeignKeys(SqliteConnection connection, int targetVersion)
+    {
         using var transaction = connection.BeginTransaction(deferred: false);
         connection.Execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;",
@@ -42,7 +71,7 @@ internal static class SchemaMigrator
         var applied = 0;
         foreach (var migration in Migrations)
         {
-            if (migration.Version <= current)
+            if (migration.Version <= current || migration.Version > targetVersion)
             {
                 continue;
             }
@@ -53,6 +82,14 @@ internal static class SchemaMigrator
                 new { migration.Version, migration.Name },
                 transaction);
             applied++;
+        }
+
+        var broken = connection.ExecuteScalar<long>("SELECT count(*) FROM pragma_foreign_key_check;", transaction: transaction);
+        if (broken != 0)
+        {
+            throw new BuildStoreException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Migrating the SQLite database to schema version {targetVersion} left {broken} rows whose foreign key refers to no row; nothing was changed."));
         }
 
         transaction.Commit();

@@ -131,6 +131,11 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
         {
             _writeLock.Release();
         }
+
+        if (batch.Events.Count > 0 && _options.ShareEvents)
+        {
+            SignalEventsWritten();
+        }
     }
 
     /// <inheritdoc/>
@@ -589,7 +594,7 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
             try
             {
                 SchemaMigrator.Migrate(writer);
-                _batchWriter = new BatchWriter(writer, _codec);
+                _batchWriter = new BatchWriter(writer, _codec) { MaxEvents = _options.ShareEvents ? _options.MaxEvents : 0 };
                 _writer = writer;
             }
             catch

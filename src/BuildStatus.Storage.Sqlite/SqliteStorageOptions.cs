@@ -74,6 +74,21 @@ public sealed class SqliteStorageOptions
     /// </summary>
     public bool VacuumAfterPrune { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets whether the store keeps an event outbox, so that hosts in other processes on the same file receive
+    /// this host's build, step and log events (<see cref="StatusEventFilter.IncludeOtherHosts"/>), and this host theirs.
+    /// Set it on every process that shares the file. Each batch then also writes its events (a few small rows per build
+    /// step), and other processes see them within <see cref="BuildStatusOptions.OtherHostsPollInterval"/> (SQLite has no
+    /// notifications between processes). The default is <see langword="false"/>: one process needs none of it.
+    /// </summary>
+    public bool ShareEvents { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many events the outbox keeps (with <see cref="ShareEvents"/>); older ones are deleted, and a
+    /// process that had not read them is told it missed some (<see cref="EventsMissed"/>). The default is 100,000.
+    /// </summary>
+    public long MaxEvents { get; set; } = 100_000;
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="ArgumentException"><see cref="ConnectionString"/> is missing, cannot be parsed, names an
     /// in-memory database, or opens the file read-only.</exception>
@@ -131,6 +146,11 @@ public sealed class SqliteStorageOptions
         if (CacheSizeKiB < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(CacheSizeKiB), CacheSizeKiB, "CacheSizeKiB must not be negative (0 keeps SQLite's default).");
+        }
+
+        if (MaxEvents < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxEvents), MaxEvents, "MaxEvents must be at least 1.");
         }
 
         if (MmapSizeBytes < 0)

@@ -27,10 +27,9 @@ internal sealed class EntitySnapshot
     /// <summary>Gets or sets a log's new chunks, in line order.</summary>
     public List<StoredLogChunk>? Chunks { get; set; }
 
-<<<<<<< HEAD
     /// <summary>Gets or sets the outbox rows this snapshot makes (stores with an event feed only), or <see langword="null"/>.</summary>
     public List<OutboxEvent>? Events { get; set; }
-=======
+
     /// <summary>
     /// Gets or sets the pooled arrays behind <see cref="Chunks"/>, when the store does not keep chunk memory
     /// (<see cref="IBuildStore.RetainsChunkMemory"/> is <see langword="false"/>); <see cref="ReturnRented"/> gives
@@ -40,7 +39,6 @@ internal sealed class EntitySnapshot
 
     /// <summary>Gets or sets the pool <see cref="Rented"/> came from.</summary>
     public System.Buffers.ArrayPool<byte>? Pool { get; set; }
->>>>>>> sqlite2
 
     /// <summary>Gets or sets how many lines the chunks hold.</summary>
     public int Lines { get; set; }

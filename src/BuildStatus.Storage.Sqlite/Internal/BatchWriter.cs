@@ -269,6 +269,7 @@ internal sealed partial class BatchWriter : IDisposable
             }
         }
 
+        InsertEvents(batch.Events, batch.InstanceId);
         transaction.Commit();
         return stored;
     }

@@ -101,6 +101,13 @@ internal sealed partial class OtherHostsRelay : IAsyncDisposable
                     catch (TimeoutException)
                     {
                         Volatile.Write(ref _last, await _feed.GetLastEventSequenceAsync(token).ConfigureAwait(false));
+                        continue;
+                    }
+
+                    if (!_ctx.Hub.AnyIncludesOtherHosts)
+                    {
+                        // Woken without a subscriber (the hub is closing): do not spin.
+                        await Task.Delay(poll, _ctx.Time, token).ConfigureAwait(false);
                     }
 
                     continue;

@@ -14,7 +14,14 @@ using BuildStatus.Bench;
 using BuildStatus.Bench.Web;
 using Microsoft.Playwright;
 
+if (args.Length > 0 && args[0] == "clients")
+{
+    return await ClientProcess.RunChildAsync(args);
+}
+
 var c = CultureInfo.InvariantCulture;
+var clientsInProcess = false;
+var clientNice = 0;
 int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
 var skipPage = false;
 var phases = new HashSet<string>(["w1", "stalled", "lines", "page"]);
@@ -32,20 +39,19 @@ for (var i = 0; i < args.Length; i++)
         case "--skip-page": skipPage = true; break;
         case "--phases": phases = new HashSet<string>(Next().Split(',')); break;
         case "--kinds": watchKinds = Next(); break;
+        case "--clients-in-process": clientsInProcess = true; break;
+        case "--client-nice": clientNice = int.Parse(Next(), c); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
 
 Console.WriteLine($"BuildStatus.Bench.Web {string.Join(' ', args)}  ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average {LoadAverage()})");
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-{
-    Timeout = Timeout.InfiniteTimeSpan,
-};
+using var http = ClientProcess.NewHttpClient();
 
 // ---- 1. W1 alone vs W1 with watchers and followers, alternating ----------------------------------------------
 var ratios = new List<double>();
 var latency = new Histogram();
-long followedLines = 0;
+long followedLines = 0, resets = 0;
 for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
 {
     var order = p % 2 == 0 ? new[] { false, true } : new[] { true, false };
@@ -55,38 +61,42 @@ for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
         await using var web = await WebHost.StartAsync();
         AddW1Builders(web.Host);
         await W1.RunAsync(web.Host, 100, 0); // warm-up, untimed
-        using var stop = new CancellationTokenSource();
-        var clients = new List<Task>();
-        if (withClients)
+        ClientSet? local = null;
+        ClientProcess? child = null;
+        if (withClients && clientsInProcess)
         {
-            var opened = Clients.OpenStreams;
-            var url = new Uri(web.Address, watchKinds is null ? "/ci/api/stream" : $"/ci/api/stream?kinds={watchKinds}");
-            for (var k = 0; k < watchers; k++)
-            {
-                clients.Add(Clients.WatchAsync(http, url, latency, stop.Token));
-            }
-
-            for (var k = 0; k < followers; k++)
-            {
-                clients.Add(Clients.FollowAsync(http, web, () => Interlocked.Increment(ref followedLines), stop.Token));
-            }
-
-            await Clients.WaitForWatchersAsync(opened, watchers);
+            local = await ClientSet.StartAsync(http, web.Address, watchers, followers, watchKinds);
+        }
+        else if (withClients)
+        {
+            child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
         }
 
+        var load = LoadAverage();
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var rate = await W1.RunAsync(web.Host, builds, 100);
-        await stop.CancelAsync();
-        await Task.WhenAll(clients);
+        var serverCpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        var clientNote = "";
         if (withClients)
         {
+            var result = local is not null ? await local.StopAsync() : await child!.StopAsync();
+            latency.Add(result.Latency);
+            followedLines += result.FollowedLines;
+            resets += result.Resets;
             loaded = rate;
+            clientNote = string.Create(c, $"; clients {(local is null ? "in a child process" : "in this process")}: {result.Latency.Count} deliveries (p99 {result.Latency.Percentile(0.99):0.0} ms), {result.Resets} resets, {result.FollowedLines} follow batches, {result.CpuSeconds:0.0} s CPU");
         }
         else
         {
             alone = rate;
         }
 
-        Console.WriteLine(string.Create(c, $"pair {p + 1}: W1 {builds} builds {(withClients ? $"with {watchers} watchers + {followers} followers" : "alone")}: {rate:0.0} builds/s"));
+        if (child is not null)
+        {
+            await child.DisposeAsync();
+        }
+
+        Console.WriteLine(string.Create(c, $"pair {p + 1}: W1 {builds} builds {(withClients ? $"with {watchers} watchers + {followers} followers" : "alone")}: {rate:0.0} builds/s, server process {serverCpu:0.0} s CPU over {builds / rate:0.0} s (load {load}){clientNote}"));
     }
 
     ratios.Add(loaded / alone);
@@ -95,9 +105,9 @@ for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
 ratios.Sort();
 if (ratios.Count > 0)
 {
-Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
-Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}");
-Console.WriteLine(string.Create(c, $"log lines delivered to followers: {followedLines}"));
+    Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
+    Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}; {resets} resets");
+    Console.WriteLine(string.Create(c, $"log line batches delivered to followers: {followedLines}"));
 }
 
 // ---- 2. Memory with stalled clients --------------------------------------------------------------------------

@@ -1,12 +1,12 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace BuildStatus.AspNetCore.Internal;
 
 /// <summary>
-/// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event serialized once
-/// and numbered, kept in a bounded replay buffer that every stream reads with its own cursor.
+/// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event numbered and
+/// serialized once (a <c>logChunk</c> only if a stream asks for it; see <see cref="JournalEntry"/>), kept in a
+/// bounded replay buffer that every stream reads with its own cursor.
 /// </summary>
 /// <remarks>
 /// A stream holds no buffer of its own beyond the batch it is writing, so a slow or stalled client costs the
@@ -25,6 +25,12 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     /// </summary>
     internal static readonly TimeSpan WakeInterval = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>
+    /// How long the journal goes on keeping <c>logChunk</c> events after the last stream that asked for them
+    /// closed, so that one that reconnects (or reloads) resumes without a gap.
+    /// </summary>
+    internal static readonly TimeSpan ChunkGrace = TimeSpan.FromMinutes(1);
+
     private readonly int _capacity;
     private readonly long _maxBytes;
     private readonly TimeProvider _time;
@@ -32,7 +38,8 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private readonly string _epoch;
 
     // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence, the change signal and
-    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too).
+    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too), and whether
+    // logChunks are kept (_chunkStreams, _chunksLeftAt, _chunksAfter).
     private readonly Lock _gate = new();
     private readonly JournalEntry?[] _ring;
     private int _head;
@@ -43,6 +50,13 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private long _lastWake;
     private bool _wakePending;
     private ITimer? _wakeTimer;
+
+    // LogChunks are journaled only while a stream asks for them (and ChunkGrace after the last one left): they are
+    // most of what a build publishes, and the page asks for none. _chunksAfter is the sequence after which every
+    // chunk is in the journal (long.MaxValue while none are kept).
+    private int _chunkStreams;
+    private long _chunksLeftAt;
+    private long _chunksAfter = long.MaxValue;
 
     private IStatusSubscription? _subscription;
 
@@ -116,28 +130,45 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
             return ValueTask.CompletedTask;
         }
 
-        var dto = StreamEvents.From(statusEvent);
         if (statusEvent is LogChunk chunk)
         {
-            // Serialized as head + lines + "]}", so that a slow stream can merge chunks of one log by joining text.
-            var head = JsonSerializer.Serialize(dto with { Lines = null }, WebJsonContext.Default.StreamEventDto);
-            var lines = JsonSerializer.Serialize(dto.Lines!, WebJsonContext.Default.IReadOnlyListLogLineDto);
-            var chunkHead = string.Concat(head.AsSpan(0, head.Length - 1), ",\"lines\":[");
-            var chunkLines = lines[1..^1];
-            var chunkPayload = string.Concat(chunkHead, chunkLines, "]}");
-            Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, chunkPayload, Encoding.UTF8.GetByteCount(chunkPayload))
+            if (!KeepsChunks())
             {
-                LogKey = StreamEvents.LogKey(chunk.Log),
-                ChunkHead = chunkHead,
-                ChunkLines = chunkLines,
-                ChunkLineCount = dto.Lines!.Count,
-            });
+                return ValueTask.CompletedTask;
+            }
+
+            // Only the head is taken now (the log as it is); the lines are serialized if a stream asks for them.
+            var head = StreamEvents.From(statusEvent, withLines: false);
+            var key = StreamEvents.LogKey(chunk.Log);
+            Append(seq => JournalEntry.ForChunk(seq, FormatId(seq), statusEvent.BuilderName, statusEvent.BuildNumber, head, chunk.Lines, key));
             return ValueTask.CompletedTask;
         }
 
-        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
-        Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, payload, Encoding.UTF8.GetByteCount(payload)));
+        // Serialized here, outside the lock; under it the frame only gets its id.
+        var json = JsonSerializer.SerializeToUtf8Bytes(StreamEvents.From(statusEvent), WebJsonContext.Default.StreamEventDto);
+        Append(seq => JournalEntry.ForEvent(seq, FormatId(seq), statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, json));
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Registers a stream that asked for <c>logChunk</c> events, so that the journal keeps them until it is
+    /// disposed (and <see cref="ChunkGrace"/> longer). Returns the sequence after which every chunk is in the
+    /// journal: a stream whose cursor is older cannot have them all and must start with a reset.
+    /// </summary>
+    /// <param name="registration">Dispose it when the stream ends.</param>
+    public long KeepChunks(out IDisposable registration)
+    {
+        lock (_gate)
+        {
+            if (_chunksAfter == long.MaxValue)
+            {
+                _chunksAfter = _last;
+            }
+
+            _chunkStreams++;
+            registration = new ChunkRegistration(this);
+            return _chunksAfter;
+        }
     }
 
     /// <summary>
@@ -195,13 +226,37 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
     }
 
+    // Core's delivery thread: whether a LogChunk that arrives now goes into the journal.
+    private bool KeepsChunks()
+    {
+        lock (_gate)
+        {
+            if (_chunkStreams == 0 && _chunksAfter != long.MaxValue && _time.GetElapsedTime(_chunksLeftAt) >= ChunkGrace)
+            {
+                _chunksAfter = long.MaxValue;
+            }
+
+            return _chunksAfter != long.MaxValue;
+        }
+    }
+
+    private void ReleaseChunks()
+    {
+        lock (_gate)
+        {
+            if (--_chunkStreams == 0)
+            {
+                _chunksLeftAt = _time.GetTimestamp();
+            }
+        }
+    }
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private JournalEntry ResetEntry(long sequence, long missed)
     {
         var dto = new StreamEventDto("reset", _time.GetUtcNow()) { Missed = missed };
-        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
-        return new JournalEntry(sequence, StatusEventKinds.None, null, null, payload, payload.Length);
+        return JournalEntry.Reset(sequence, FormatId(sequence), dto);
     }
 
     private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed));
@@ -268,4 +323,17 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The web event journal fell behind and lost {Count} status events; open pages reload their snapshot.")]
     private partial void LogCoreMissed(long count);
+
+    private sealed class ChunkRegistration(EventJournal journal) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                journal.ReleaseChunks();
+            }
+        }
+    }
 }

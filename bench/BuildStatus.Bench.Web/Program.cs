@@ -22,9 +22,10 @@ if (args.Length > 0 && args[0] == "clients")
 var c = CultureInfo.InvariantCulture;
 var clientsInProcess = false;
 var clientNice = 0;
+var pacedRate = 50.0;
 int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
 var skipPage = false;
-var phases = new HashSet<string>(["w1", "stalled", "lines", "page"]);
+var phases = new HashSet<string>(["w1", "paced", "stalled", "lines", "page"]);
 string? watchKinds = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -41,6 +42,7 @@ for (var i = 0; i < args.Length; i++)
         case "--kinds": watchKinds = Next(); break;
         case "--clients-in-process": clientsInProcess = true; break;
         case "--client-nice": clientNice = int.Parse(Next(), c); break;
+        case "--rate": pacedRate = double.Parse(Next(), c); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -108,6 +110,21 @@ if (ratios.Count > 0)
     Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
     Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}; {resets} resets");
     Console.WriteLine(string.Create(c, $"log line batches delivered to followers: {followedLines}"));
+}
+
+// ---- 1b. The same clients while W1 runs at a steady rate (not flat out): delivery latency when the server has room
+if (phases.Contains("paced"))
+{
+    await using var web = await WebHost.StartAsync();
+    AddW1Builders(web.Host);
+    await W1.RunAsync(web.Host, 100, 0);
+    await using var child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
+    var load = LoadAverage();
+    var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+    var rate = await W1.RunAsync(web.Host, builds, 100, pacedRate);
+    var serverCpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+    var result = await child.StopAsync();
+    Console.WriteLine(string.Create(c, $"paced W1, {builds} builds at {pacedRate:0} builds/s (achieved {rate:0.0}) with {watchers} watchers + {followers} followers in a child process (load {load}): server process {serverCpu:0.0} s CPU over {builds / rate:0.0} s; SSE delivery {result.Latency.Summary()}; {result.Resets} resets; {result.FollowedLines} follow batches; clients {result.CpuSeconds:0.0} s CPU"));
 }
 
 // ---- 2. Memory with stalled clients --------------------------------------------------------------------------

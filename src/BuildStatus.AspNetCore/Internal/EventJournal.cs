@@ -251,7 +251,13 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
     }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Without RunContinuationsAsynchronously, on purpose: the streams waiting on a signal continue on the thread
+    // that completes it (Core's delivery thread for this journal, or the wake timer's), one after another, each
+    // reading the journal and handing one batch to its response. With a thread-pool item per stream (200 streams,
+    // up to 200 wakes a second) the host's own continuations queued behind them and its builds slowed; measured
+    // in docs/BENCHMARKS.md, "Web". A signal is completed outside _gate, and a stream's continuation takes
+    // _gate only to read.
+    private static TaskCompletionSource NewSignal() => new();
 
     private JournalEntry ResetEntry(long sequence, long missed)
     {

@@ -20,10 +20,17 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private const int CoreBufferCapacity = 65_536;
 
     /// <summary>
-    /// How often, at most, waiting streams are woken. The first event after a quiet spell wakes them at once; a
-    /// burst wakes them once per interval, so each writes a batch with one flush instead of a flush per event.
+    /// How often, at most, waiting streams are woken. A burst wakes them once per interval, so each writes a batch
+    /// with one write instead of a write per event.
     /// </summary>
     internal static readonly TimeSpan WakeInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// How long after the first event of a quiet spell the streams are woken: a change publishes several events
+    /// within a millisecond or two (a step finishes, the next starts, its log opens), and one write for them all
+    /// instead of one for the first and one for the rest halved the streams' writes (docs/BENCHMARKS.md, "Web").
+    /// </summary>
+    internal static readonly TimeSpan FirstWakeDelay = TimeSpan.FromMilliseconds(2);
 
     /// <summary>
     /// How long the journal goes on keeping <c>logChunk</c> events after the last stream that asked for them
@@ -252,11 +259,11 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     }
 
     // Without RunContinuationsAsynchronously, on purpose: the streams waiting on a signal continue on the thread
-    // that completes it (Core's delivery thread for this journal, or the wake timer's), one after another, each
-    // reading the journal and handing one batch to its response. With a thread-pool item per stream (200 streams,
-    // up to 200 wakes a second) the host's own continuations queued behind them and its builds slowed; measured
-    // in docs/BENCHMARKS.md, "Web". A signal is completed outside _gate, and a stream's continuation takes
-    // _gate only to read.
+    // that completes it (the wake timer's), one after another, each reading the journal and handing one batch to
+    // its response: one work item for all of them. With a thread-pool item per stream (200 streams, up to 200
+    // wakes a second) the host's own continuations queued behind them and its builds slowed; measured in
+    // docs/BENCHMARKS.md, "Web". A signal is completed outside _gate, and a stream's continuation takes _gate
+    // only to read.
     private static TaskCompletionSource NewSignal() => new();
 
     private JournalEntry ResetEntry(long sequence, long missed)
@@ -269,7 +276,6 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     private void Append(Func<long, JournalEntry> create)
     {
-        TaskCompletionSource? changed = null;
         lock (_gate)
         {
             var entry = create(_last + 1);
@@ -287,20 +293,16 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
             _bytes += entry.Bytes;
             _last = entry.Sequence;
 
-            var sinceWake = _time.GetElapsedTime(_lastWake);
-            if (sinceWake >= WakeInterval)
+            if (!_wakePending)
             {
-                changed = TakeSignal();
-            }
-            else if (!_wakePending)
-            {
+                // Streams wake FirstWakeDelay after the first event of a quiet spell, then at most every WakeInterval.
                 _wakePending = true;
+                var sinceWake = _time.GetElapsedTime(_lastWake);
+                var delay = sinceWake >= WakeInterval ? FirstWakeDelay : WakeInterval - sinceWake;
                 _wakeTimer ??= _time.CreateTimer(static state => ((EventJournal)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                _wakeTimer.Change(WakeInterval - sinceWake, Timeout.InfiniteTimeSpan);
+                _wakeTimer.Change(delay < FirstWakeDelay ? FirstWakeDelay : delay, Timeout.InfiniteTimeSpan);
             }
         }
-
-        changed?.TrySetResult();
     }
 
     private void OnWakeTimer()

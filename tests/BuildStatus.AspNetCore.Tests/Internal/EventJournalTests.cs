@@ -223,6 +223,28 @@ public sealed class EventJournalTests
     }
 
     [Test]
+    public async Task Append_FirstEventsOfAQuietSpell_WakeStreamsOnceAfterTheFirstWakeDelay()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var journal = new EventJournal(new BuildStatusWebOptions(), time, NullLogger.Instance);
+        journal.Start(_host);
+        var waiting = journal.Read(0, All, 100).Changed;
+
+        _host.AddBuilder("burst-1");
+        _host.AddBuilder("burst-2");
+        await WaitForAsync(() => journal.LastSequence == 2);
+        var before = waiting.IsCompleted;
+        time.Advance(EventJournal.FirstWakeDelay - TimeSpan.FromTicks(10));
+        var early = waiting.IsCompleted;
+        time.Advance(TimeSpan.FromTicks(10));
+
+        Assert.That(before, Is.False, "the first event of a burst waits for the rest");
+        Assert.That(early, Is.False);
+        Assert.That(waiting.IsCompleted, Is.True, "one wake for both events");
+        Assert.That(journal.Read(0, All, 100).Entries, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public async Task Frame_OfAnEvent_IsItsIdAndOneDataLine()
     {
         using var journal = NewJournal(capacity: 10);

@@ -196,7 +196,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
                 // Lost: from another run, from the future, or overtaken by the buffer. Say so, then go on from now.
                 var missed = after < 0 || after > _last ? -1 : oldest - 1 - after;
                 var reset = ResetEntry(_last, missed);
-                return new JournalRead([reset], _last, _changed.Task);
+                return new JournalRead([reset], _last, _changed.Task) { AtEnd = true };
             }
 
             List<JournalEntry>? entries = null;
@@ -219,7 +219,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
                 sequence++;
             }
 
-            return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task);
+            return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task) { AtEnd = sequence == _last };
         }
     }
 

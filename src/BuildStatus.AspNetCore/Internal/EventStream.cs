@@ -90,7 +90,13 @@ internal static class EventStream
                 yield return Coalesce(read.Entries);
 
                 lastSent = time.GetTimestamp();
-                continue;
+                if (!read.AtEnd)
+                {
+                    continue;
+                }
+
+                // Nothing was left after this batch: wait for the read's signal rather than read again to find
+                // nothing (it completes at the first wake after the read, so nothing added since is missed).
             }
 
             var untilEnd = options.MaxStreamDuration - time.GetElapsedTime(started);

@@ -86,6 +86,8 @@ public sealed class EventJournalTests
         Assert.That(two.Entries, Has.Count.EqualTo(2));
         Assert.That(two.ScannedTo, Is.EqualTo(2));
         Assert.That(journal.Read(two.ScannedTo, All, 100).Entries.Select(e => e.Sequence), Is.EqualTo(new long[] { 3, 4, 5 }));
+        Assert.That(two.AtEnd, Is.False, "entries were left after the byte limit");
+        Assert.That(journal.Read(two.ScannedTo, All, 100).AtEnd, Is.True);
     }
 
     [Test]

@@ -46,7 +46,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence, the change signal and
     // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too), and whether
-    // logChunks are kept (_chunkStreams, _chunksLeftAt, _chunksAfter).
+    // logChunks are kept (below).
     private readonly Lock _gate = new();
     private readonly JournalEntry?[] _ring;
     private int _head;
@@ -58,9 +58,19 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private bool _wakePending;
     private ITimer? _wakeTimer;
 
-    // LogChunks are journaled only while a stream asks for them (and ChunkGrace after the last one left): they are
-    // most of what a build publishes, and the page asks for none. _chunksAfter is the sequence after which every
-    // chunk is in the journal (long.MaxValue while none are kept).
+    // LogChunks are kept only while a stream asks for them (and ChunkGrace after the last one left): they are most
+    // of what a build publishes, and the page asks for none. While they are not wanted, the subscription's
+    // Condition refuses them on the publishing thread, so they take no room in Core's buffer for this journal (a
+    // lagging journal lost chunks nobody wanted there, and every stream got a reset for them).
+    // _chunksWanted: written under _gate, read by Condition on any publishing thread.
+    // _chunkMarker: the first event Condition judged after _chunksWanted was set (set once by compare-exchange on
+    //   a publishing thread, cleared under _gate). Every chunk refused was judged before it, so every chunk after
+    //   the marker's predecessor is in the journal: that predecessor is _chunksAfter, known once the marker is
+    //   appended (long.MaxValue until then, and while chunks are not wanted). Events of one build are published in
+    //   order under its lock, so this holds for each build's logs whatever other builds do meanwhile.
+    // _chunkStreams, _chunksLeftAt: guarded by _gate.
+    private volatile bool _chunksWanted;
+    private StatusEvent? _chunkMarker;
     private int _chunkStreams;
     private long _chunksLeftAt;
     private long _chunksAfter = long.MaxValue;
@@ -105,7 +115,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     /// <summary>Subscribes to <paramref name="status"/>. Called once, when the endpoints are mapped.</summary>
     public void Start(IStatus status)
-        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity });
+        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity, Condition = Wants });
 
     public string FormatId(long sequence) => string.Concat(_epoch, "-", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -131,9 +141,10 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     {
         if (statusEvent is EventsMissed missed)
         {
-            // Core dropped events before they reached us: every stream must reload.
+            // Core dropped events before they reached us: every stream must reload. The marker may be among them.
             LogCoreMissed(missed.Count);
             AppendReset(missed.Count);
+            Interlocked.Exchange(ref _chunkMarker, null);
             return ValueTask.CompletedTask;
         }
 
@@ -147,34 +158,36 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
             // Only the head is taken now (the log as it is); the lines are serialized if a stream asks for them.
             var head = StreamEvents.From(statusEvent, withLines: false);
             var key = StreamEvents.LogKey(chunk.Log);
-            Append(seq => JournalEntry.ForChunk(seq, FormatId(seq), statusEvent.BuilderName, statusEvent.BuildNumber, head, chunk.Lines, key));
+            Append(seq => JournalEntry.ForChunk(seq, FormatId(seq), statusEvent.BuilderName, statusEvent.BuildNumber, head, chunk.Lines, key), statusEvent);
             return ValueTask.CompletedTask;
         }
 
         // Serialized here, outside the lock; under it the frame only gets its id.
         var json = JsonSerializer.SerializeToUtf8Bytes(StreamEvents.From(statusEvent), WebJsonContext.Default.StreamEventDto);
-        Append(seq => JournalEntry.ForEvent(seq, FormatId(seq), statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, json));
+        Append(seq => JournalEntry.ForEvent(seq, FormatId(seq), statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, json), statusEvent);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>
     /// Registers a stream that asked for <c>logChunk</c> events, so that the journal keeps them until it is
     /// disposed (and <see cref="ChunkGrace"/> longer). Returns the sequence after which every chunk is in the
-    /// journal: a stream whose cursor is older cannot have them all and must start with a reset.
+    /// journal, or <see langword="null"/> while that is not known yet (chunks were not kept until now): a stream
+    /// that resumes from an older cursor cannot have them all and must start with a reset.
     /// </summary>
     /// <param name="registration">Dispose it when the stream ends.</param>
-    public long KeepChunks(out IDisposable registration)
+    public long? KeepChunks(out IDisposable registration)
     {
         lock (_gate)
         {
-            if (_chunksAfter == long.MaxValue)
+            if (!_chunksWanted)
             {
-                _chunksAfter = _last;
+                Volatile.Write(ref _chunkMarker, null);
+                _chunksWanted = true;
             }
 
             _chunkStreams++;
             registration = new ChunkRegistration(this);
-            return _chunksAfter;
+            return _chunksAfter == long.MaxValue ? null : _chunksAfter;
         }
     }
 
@@ -233,17 +246,36 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
     }
 
-    // Core's delivery thread: whether a LogChunk that arrives now goes into the journal.
+    // Any publishing thread (the subscription's Condition): takes no lock. An event judged once chunks are wanted
+    // may become the marker.
+    private bool Wants(StatusEvent statusEvent)
+    {
+        if (!_chunksWanted)
+        {
+            return statusEvent.Kind != StatusEventKinds.LogChunk;
+        }
+
+        if (Volatile.Read(ref _chunkMarker) is null)
+        {
+            Interlocked.CompareExchange(ref _chunkMarker, statusEvent, null);
+        }
+
+        return true;
+    }
+
+    // Core's delivery thread: whether a LogChunk that arrives now goes into the journal. After the grace, chunks
+    // stop being wanted (the Condition refuses them from then on).
     private bool KeepsChunks()
     {
         lock (_gate)
         {
-            if (_chunkStreams == 0 && _chunksAfter != long.MaxValue && _time.GetElapsedTime(_chunksLeftAt) >= ChunkGrace)
+            if (_chunksWanted && _chunkStreams == 0 && _time.GetElapsedTime(_chunksLeftAt) >= ChunkGrace)
             {
+                _chunksWanted = false;
                 _chunksAfter = long.MaxValue;
             }
 
-            return _chunksAfter != long.MaxValue;
+            return _chunksWanted;
         }
     }
 
@@ -272,13 +304,18 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         return JournalEntry.Reset(sequence, FormatId(sequence), dto);
     }
 
-    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed));
+    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed), null);
 
-    private void Append(Func<long, JournalEntry> create)
+    private void Append(Func<long, JournalEntry> create, StatusEvent? statusEvent)
     {
         lock (_gate)
         {
             var entry = create(_last + 1);
+            if (statusEvent is not null && _chunksWanted && _chunksAfter == long.MaxValue && ReferenceEquals(statusEvent, Volatile.Read(ref _chunkMarker)))
+            {
+                _chunksAfter = entry.Sequence - 1;
+            }
+
             while (_count > 0 && (_count == _capacity || _bytes + entry.Bytes > _maxBytes))
             {
                 var oldest = _ring[_head]!;

@@ -45,11 +45,11 @@ internal static class EventStream
             long cursor;
             if ((filter.Kinds & StatusEventKinds.LogChunk) != 0)
             {
-                // Registered before "now" is read, so that every chunk after the cursor is in the journal; a
-                // cursor older than what the journal has of chunks cannot resume without a gap.
+                // Registered before "now" is read, so that chunks are kept from then on; a cursor the client
+                // resumes from that is older than what the journal has of chunks cannot resume without a gap.
                 var chunksAfter = journal.KeepChunks(out chunks);
                 cursor = from ?? journal.LastSequence;
-                if (cursor >= 0 && cursor < chunksAfter)
+                if (from >= 0 && (chunksAfter is null || from < chunksAfter))
                 {
                     cursor = -1;
                 }

@@ -287,7 +287,7 @@ internal abstract class Subscriber
     }
 
     private static bool PassesAll(StatusEventFilter filter)
-        => filter.Builders is null && filter.BuildNumber is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All;
+        => filter.Builders is null && filter.BuildNumber is null && filter.Condition is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All;
 
     private void Close()
     {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 
 namespace BuildStatus.AspNetCore.Internal;
 
@@ -8,10 +7,12 @@ namespace BuildStatus.AspNetCore.Internal;
 /// is written with one flush (<see cref="SseResult"/>).
 /// </summary>
 /// <remarks>
-/// Runs on the request's thread pool continuations only; its state (cursor, batch) is local to the iterator. A
-/// client that reads slowly gets several events per read, and consecutive <c>logChunk</c> events of one log in
-/// that batch are merged into one, so it catches up; one that stops reading holds only the batch being written
-/// and the server's response buffer, and is overtaken by the journal (then told with a <c>reset</c>).
+/// Runs on the request, then on whatever thread completes what it awaits: the journal's wake timer, one stream
+/// after another (see <see cref="EventJournal"/>), or the response's flush for a client that was slow to read. Its
+/// state (cursor, batch) is local to the iterator. A client that reads slowly gets several events per read, and
+/// consecutive <c>logChunk</c> events of one log in that batch are merged into one, so it catches up; one that
+/// stops reading holds only the batch being written (the shared frames it refers to, the buffer they are copied
+/// into, and the server's response buffer), and is overtaken by the journal (then told with a <c>reset</c>).
 /// </remarks>
 internal static class EventStream
 {

@@ -15,7 +15,6 @@ namespace BuildStatus.AspNetCore.Internal;
 /// <remarks>Runs on the request; the batches come from one stream's iterator, which owns its state.</remarks>
 internal sealed class SseResult(IAsyncEnumerable<IReadOnlyList<SseMessage>> batches) : IResult
 {
-
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;

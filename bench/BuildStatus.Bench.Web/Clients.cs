@@ -1,38 +1,117 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 
 namespace BuildStatus.Bench.Web;
 
-/// <summary>The benchmark's HTTP clients: status stream watchers and log followers.</summary>
-internal static class Clients
-{
-    private static long _openStreams;
+/// <summary>What a set of clients saw while it ran.</summary>
+/// <param name="Latency">Status change to client, for every event every watcher read.</param>
+/// <param name="FollowedLines">Log line batches (<c>lines</c> events) the followers read.</param>
+/// <param name="Resets">Reset events the watchers got (they fell out of the replay buffer).</param>
+/// <param name="CpuSeconds">CPU time of the process the clients ran in, while they ran (in-process: the whole process's).</param>
+internal sealed record ClientResult(Histogram Latency, long FollowedLines, long Resets, double CpuSeconds);
 
-    /// <summary>Reads every status event and records how long after the status change it arrived.</summary>
-    public static async Task WatchAsync(HttpClient http, Uri url, Histogram latency, CancellationToken cancellationToken)
+/// <summary>
+/// The benchmark's HTTP clients: status stream watchers and log followers, run in this process or (the default)
+/// in a child process (<see cref="ClientProcess"/>). Only what a browser would know is used: the URLs and the API.
+/// </summary>
+/// <remarks>
+/// A watcher reads raw bytes and parses only what it measures (event boundaries, the event's <c>time</c>), so
+/// that the clients' own CPU stays small next to the server's; each keeps its own histogram, merged at the end.
+/// </remarks>
+internal sealed class ClientSet
+{
+    private static readonly byte[] TimeField = "\"time\":\""u8.ToArray();
+    private static readonly byte[] OpenEvent = "event: open"u8.ToArray();
+    private static readonly byte[] ResetEvent = "event: reset"u8.ToArray();
+    private static readonly byte[] DataField = "data: {"u8.ToArray();
+
+    private readonly HttpClient _http;
+    private readonly Uri _base;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _tasks = [];
+    private readonly List<Histogram> _histograms = [];
+    private long _opened;
+    private long _followedLines;
+    private long _resets;
+    private TimeSpan _cpuAtStart;
+
+    private ClientSet(HttpClient http, Uri baseAddress)
     {
+        _http = http;
+        _base = baseAddress;
+    }
+
+    /// <summary>Opens <paramref name="watchers"/> status streams and starts <paramref name="followers"/> log followers; returns once every stream is open.</summary>
+    public static async Task<ClientSet> StartAsync(HttpClient http, Uri baseAddress, int watchers, int followers, string? kinds)
+    {
+        var set = new ClientSet(http, baseAddress);
+        var url = new Uri(baseAddress, kinds is null ? "/ci/api/stream" : $"/ci/api/stream?kinds={kinds}");
+        for (var k = 0; k < watchers; k++)
+        {
+            var histogram = new Histogram();
+            set._histograms.Add(histogram);
+            set._tasks.Add(Task.Run(() => set.WatchAsync(url, histogram)));
+        }
+
+        for (var k = 0; k < followers; k++)
+        {
+            set._tasks.Add(Task.Run(set.FollowAsync));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Interlocked.Read(ref set._opened) < watchers && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        set._cpuAtStart = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        return set;
+    }
+
+    public async Task<ClientResult> StopAsync()
+    {
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - _cpuAtStart;
+        await _stop.CancelAsync();
+        await Task.WhenAll(_tasks);
+        var latency = new Histogram();
+        foreach (var histogram in _histograms)
+        {
+            latency.Add(histogram);
+        }
+
+        return new ClientResult(latency, Interlocked.Read(ref _followedLines), Interlocked.Read(ref _resets), cpu.TotalSeconds);
+    }
+
+    private async Task WatchAsync(Uri url, Histogram latency)
+    {
+        var token = _stop.Token;
         try
         {
-            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, token);
+            await using var stream = await response.Content.ReadAsStreamAsync(token);
+            var buffer = new byte[64 * 1024];
+            var filled = 0;
+            while (true)
             {
-                if (line.StartsWith("event: open", StringComparison.Ordinal))
+                if (filled == buffer.Length)
                 {
-                    Interlocked.Increment(ref _openStreams);
-                    continue;
+                    Array.Resize(ref buffer, buffer.Length * 2); // one line longer than the buffer (a merged chunk)
                 }
 
-                var at = line.IndexOf("\"time\":\"", StringComparison.Ordinal);
-                if (!line.StartsWith("data: {", StringComparison.Ordinal) || at < 0)
+                var read = await stream.ReadAsync(buffer.AsMemory(filled), token);
+                if (read == 0)
                 {
-                    continue;
+                    return;
                 }
 
-                var end = line.IndexOf('"', at + 8);
-                if (DateTimeOffset.TryParse(line.AsSpan(at + 8, end - at - 8), CultureInfo.InvariantCulture, DateTimeStyles.None, out var time))
-                {
-                    latency.Record((DateTimeOffset.UtcNow - time).TotalMilliseconds);
-                }
+                // One clock reading per read: what arrived together is timed together.
+                var now = DateTime.UtcNow.Ticks;
+                filled += read;
+                var consumed = Lines(buffer.AsSpan(0, filled), now, latency);
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
@@ -41,40 +120,129 @@ internal static class Clients
         }
     }
 
-    /// <summary>Follows one log after another (a running one when it finds one) until stopped.</summary>
-    public static async Task FollowAsync(HttpClient http, WebHost web, Action onLine, CancellationToken cancellationToken)
+    // Handles every whole line in the buffer; returns how many bytes it used.
+    private int Lines(ReadOnlySpan<byte> buffer, long nowTicks, Histogram latency)
     {
+        var at = 0;
+        while (true)
+        {
+            var newline = buffer[at..].IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                return at;
+            }
+
+            var line = buffer.Slice(at, newline);
+            at += newline + 1;
+            if (line.StartsWith(DataField))
+            {
+                var time = line.IndexOf(TimeField);
+                if (time >= 0 && TryParseTicks(line[(time + TimeField.Length)..], out var ticks))
+                {
+                    latency.RecordLocal((nowTicks - ticks) / (double)TimeSpan.TicksPerMillisecond);
+                }
+            }
+            else if (line.StartsWith(OpenEvent))
+            {
+                Interlocked.Increment(ref _opened);
+            }
+            else if (line.StartsWith(ResetEvent))
+            {
+                Interlocked.Increment(ref _resets);
+            }
+        }
+    }
+
+    // The stream's times: "2026-12-01T12:03:33.123456+00:00" (fraction and offset as System.Text.Json writes them).
+    internal static bool TryParseTicks(ReadOnlySpan<byte> text, out long utcTicks)
+    {
+        utcTicks = 0;
+        var end = text.IndexOf((byte)'"');
+        if (end < 19)
+        {
+            return false;
+        }
+
+        text = text[..end];
+        static int D(ReadOnlySpan<byte> s, int at, int count)
+        {
+            var value = 0;
+            for (var i = at; i < at + count; i++)
+            {
+                value = (value * 10) + (s[i] - '0');
+            }
+
+            return value;
+        }
+
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            var ticks = new DateTime(D(text, 0, 4), D(text, 5, 2), D(text, 8, 2), D(text, 11, 2), D(text, 14, 2), D(text, 17, 2), DateTimeKind.Utc).Ticks;
+            var i = 19;
+            if (i < text.Length && text[i] == '.')
             {
-                // The newest log of a running build, else of a recent one: its stored lines, then live ones if any.
-                var builds = web.Host.CurrentBuilds.Concat(web.Host.Builders.SelectMany(b => b.RecentBuilds.Take(1))).ToArray();
-                var log = builds.Length == 0 ? null : builds[Random.Shared.Next(builds.Length)].Steps.LastOrDefault()?.Logs.LastOrDefault();
-                if (log is null)
+                long fraction = 0;
+                var digits = 0;
+                for (i++; i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9'; i++, digits++)
                 {
-                    await Task.Delay(5, cancellationToken);
+                    fraction = (fraction * 10) + (text[i] - '0');
+                }
+
+                for (; digits < 7; digits++)
+                {
+                    fraction *= 10;
+                }
+
+                ticks += fraction;
+            }
+
+            if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
+            {
+                var offset = new TimeSpan(D(text, i + 1, 2), D(text, i + 4, 2), 0).Ticks;
+                ticks -= text[i] == '+' ? offset : -offset;
+            }
+
+            utcTicks = ticks;
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    // Follows one log after another, found as the page finds them: the status snapshot, then the build's steps.
+    private async Task FollowAsync()
+    {
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var follow = await PickLogAsync(token);
+                if (follow is null)
+                {
+                    await Task.Delay(5, token);
                     continue;
                 }
 
-                var url = new Uri(web.Address, $"/ci/api/builders/{log.Step.Build.Builder.Name}/builds/{log.Step.Build.Number}/steps/{log.Step.Number}/logs/{log.Number}/follow?from=0");
-                using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-                while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                using var response = await _http.GetAsync(follow, HttpCompletionOption.ResponseHeadersRead, token);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(token), Encoding.UTF8);
+                while (await reader.ReadLineAsync(token) is { } line)
                 {
-                    if (line.StartsWith("event: end", StringComparison.Ordinal))
+                    if (line.AsSpan().StartsWith("event: end", StringComparison.Ordinal))
                     {
                         break;
                     }
 
-                    if (line.StartsWith("data: {\"firstLine\"", StringComparison.Ordinal))
+                    if (line.AsSpan().StartsWith("data: {\"firstLine\"", StringComparison.Ordinal))
                     {
-                        onLine();
+                        Interlocked.Increment(ref _followedLines);
                     }
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or TaskCanceledException)
         {
             // Stopped.
         }
@@ -85,15 +253,46 @@ internal static class Clients
         }
     }
 
-    /// <summary>Waits until <paramref name="count"/> more watchers than <paramref name="before"/> have their stream open.</summary>
-    public static async Task WaitForWatchersAsync(long before, int count)
+    // The newest log of a running build, else of a builder's last finished one.
+    private async Task<Uri?> PickLogAsync(CancellationToken token)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Interlocked.Read(ref _openStreams) < before + count && DateTime.UtcNow < deadline)
+        using var status = JsonDocument.Parse(await _http.GetStringAsync(new Uri(_base, "/ci/api/status"), token));
+        var builds = new List<(string Builder, int Number)>();
+        foreach (var builder in status.RootElement.GetProperty("builders").EnumerateArray())
         {
-            await Task.Delay(20);
+            foreach (var build in builder.GetProperty("currentBuilds").EnumerateArray())
+            {
+                builds.Add((build.GetProperty("builder").GetString()!, build.GetProperty("number").GetInt32()));
+            }
         }
-    }
 
-    public static long OpenStreams => Interlocked.Read(ref _openStreams);
+        if (builds.Count == 0)
+        {
+            foreach (var builder in status.RootElement.GetProperty("builders").EnumerateArray())
+            {
+                foreach (var build in builder.GetProperty("recentBuilds").EnumerateArray().Take(1))
+                {
+                    builds.Add((build.GetProperty("builder").GetString()!, build.GetProperty("number").GetInt32()));
+                }
+            }
+        }
+
+        if (builds.Count == 0)
+        {
+            return null;
+        }
+
+        var (name, number) = builds[Random.Shared.Next(builds.Count)];
+        var path = $"/ci/api/builders/{Uri.EscapeDataString(name)}/builds/{number.ToString(CultureInfo.InvariantCulture)}";
+        using var detail = JsonDocument.Parse(await _http.GetStringAsync(new Uri(_base, path), token));
+        foreach (var step in detail.RootElement.GetProperty("steps").EnumerateArray().Reverse())
+        {
+            if (step.GetProperty("logs").EnumerateArray().LastOrDefault() is { ValueKind: JsonValueKind.Object } log)
+            {
+                return new Uri(_base, $"{path}/steps/{step.GetProperty("number").GetInt32()}/logs/{log.GetProperty("number").GetInt32()}/follow?from=0");
+            }
+        }
+
+        return null;
+    }
 }

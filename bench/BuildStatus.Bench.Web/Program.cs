@@ -1,9 +1,14 @@
-// The web load benchmark (docs/BENCHMARKS.md, "Web"). Everything runs in this process on 127.0.0.1.
+// The web load benchmark (docs/BENCHMARKS.md, "Web"). The server (a CI host running W1, with MapBuildStatus) runs in
+// this process on 127.0.0.1; the SSE watchers and log followers run in a child process (this program with
+// "clients" as its first argument) and reach it over loopback, as browsers would.
 //
 //   dotnet build -c Release bench/BuildStatus.Bench.Web
 //   dotnet bench/BuildStatus.Bench.Web/bin/Release/net10.0/BuildStatus.Bench.Web.dll [--builds 1000] [--pairs 3]
-//       [--watchers 200] [--followers 50] [--stalled 20] [--skip-page] [--phases w1,stalled,lines,page]
-//       [--kinds buildStarted,...]   (what the watchers ask for; default every event)
+//       [--watchers 200] [--followers 50] [--stalled 20] [--skip-page] [--phases w1,paced,stalled,lines,page]
+//       [--kinds buildStarted,...]   (what the watchers ask for; default: what api/stream sends by default)
+//       [--rate 50]                  (builds a second in the paced phase)
+//       [--stalled-kinds all]        (what the stalled clients ask for; "-" for the default)
+//       [--clients-in-process] [--client-nice N]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -14,10 +19,19 @@ using BuildStatus.Bench;
 using BuildStatus.Bench.Web;
 using Microsoft.Playwright;
 
+if (args.Length > 0 && args[0] == "clients")
+{
+    return await ClientProcess.RunChildAsync(args);
+}
+
 var c = CultureInfo.InvariantCulture;
+var clientsInProcess = false;
+var clientNice = 0;
+var pacedRate = 50.0;
+string? stalledKinds = "all"; // the worst case: every event, log chunks too ("-": what a stream gets by default)
 int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
 var skipPage = false;
-var phases = new HashSet<string>(["w1", "stalled", "lines", "page"]);
+var phases = new HashSet<string>(["w1", "paced", "stalled", "lines", "page"]);
 string? watchKinds = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -32,20 +46,21 @@ for (var i = 0; i < args.Length; i++)
         case "--skip-page": skipPage = true; break;
         case "--phases": phases = new HashSet<string>(Next().Split(',')); break;
         case "--kinds": watchKinds = Next(); break;
+        case "--clients-in-process": clientsInProcess = true; break;
+        case "--client-nice": clientNice = int.Parse(Next(), c); break;
+        case "--rate": pacedRate = double.Parse(Next(), c); break;
+        case "--stalled-kinds": stalledKinds = Next() is var k && k == "-" ? null : k; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
 
 Console.WriteLine($"BuildStatus.Bench.Web {string.Join(' ', args)}  ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average {LoadAverage()})");
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-{
-    Timeout = Timeout.InfiniteTimeSpan,
-};
+using var http = ClientProcess.NewHttpClient();
 
 // ---- 1. W1 alone vs W1 with watchers and followers, alternating ----------------------------------------------
 var ratios = new List<double>();
 var latency = new Histogram();
-long followedLines = 0;
+long followedLines = 0, resets = 0;
 for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
 {
     var order = p % 2 == 0 ? new[] { false, true } : new[] { true, false };
@@ -55,38 +70,42 @@ for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
         await using var web = await WebHost.StartAsync();
         AddW1Builders(web.Host);
         await W1.RunAsync(web.Host, 100, 0); // warm-up, untimed
-        using var stop = new CancellationTokenSource();
-        var clients = new List<Task>();
-        if (withClients)
+        ClientSet? local = null;
+        ClientProcess? child = null;
+        if (withClients && clientsInProcess)
         {
-            var opened = Clients.OpenStreams;
-            var url = new Uri(web.Address, watchKinds is null ? "/ci/api/stream" : $"/ci/api/stream?kinds={watchKinds}");
-            for (var k = 0; k < watchers; k++)
-            {
-                clients.Add(Clients.WatchAsync(http, url, latency, stop.Token));
-            }
-
-            for (var k = 0; k < followers; k++)
-            {
-                clients.Add(Clients.FollowAsync(http, web, () => Interlocked.Increment(ref followedLines), stop.Token));
-            }
-
-            await Clients.WaitForWatchersAsync(opened, watchers);
+            local = await ClientSet.StartAsync(http, web.Address, watchers, followers, watchKinds);
+        }
+        else if (withClients)
+        {
+            child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
         }
 
+        var load = LoadAverage();
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var rate = await W1.RunAsync(web.Host, builds, 100);
-        await stop.CancelAsync();
-        await Task.WhenAll(clients);
+        var serverCpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        var clientNote = "";
         if (withClients)
         {
+            var result = local is not null ? await local.StopAsync() : await child!.StopAsync();
+            latency.Add(result.Latency);
+            followedLines += result.FollowedLines;
+            resets += result.Resets;
             loaded = rate;
+            clientNote = string.Create(c, $"; clients {(local is null ? "in a child process" : "in this process")}: {result.Latency.Count} deliveries (p99 {result.Latency.Percentile(0.99):0.0} ms), {result.Resets} resets, {result.FollowedLines} follow batches, {result.CpuSeconds:0.0} s CPU");
         }
         else
         {
             alone = rate;
         }
 
-        Console.WriteLine(string.Create(c, $"pair {p + 1}: W1 {builds} builds {(withClients ? $"with {watchers} watchers + {followers} followers" : "alone")}: {rate:0.0} builds/s"));
+        if (child is not null)
+        {
+            await child.DisposeAsync();
+        }
+
+        Console.WriteLine(string.Create(c, $"pair {p + 1}: W1 {builds} builds {(withClients ? $"with {watchers} watchers + {followers} followers" : "alone")}: {rate:0.0} builds/s, server process {serverCpu:0.0} s CPU over {builds / rate:0.0} s (load {load}){clientNote}"));
     }
 
     ratios.Add(loaded / alone);
@@ -95,16 +114,35 @@ for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
 ratios.Sort();
 if (ratios.Count > 0)
 {
-Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
-Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}");
-Console.WriteLine(string.Create(c, $"log lines delivered to followers: {followedLines}"));
+    Console.WriteLine(string.Create(c, $"W1 with clients / W1 alone: {string.Join(", ", ratios.Select(r => r.ToString("0.00", c)))} (median {ratios[ratios.Count / 2]:0.00})"));
+    Console.WriteLine($"SSE delivery, status change -> client: {latency.Summary()}; {resets} resets");
+    Console.WriteLine(string.Create(c, $"log line batches delivered to followers: {followedLines}"));
+}
+
+// ---- 1b. The same clients while W1 runs at a steady rate (not flat out): delivery latency when the server has room
+if (phases.Contains("paced"))
+{
+    await using var web = await WebHost.StartAsync();
+    AddW1Builders(web.Host);
+    await W1.RunAsync(web.Host, 100, 0);
+    await using var child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
+    var load = LoadAverage();
+    var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+    var rate = await W1.RunAsync(web.Host, builds, 100, pacedRate);
+    var serverCpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+    var result = await child.StopAsync();
+    Console.WriteLine(string.Create(c, $"paced W1, {builds} builds at {pacedRate:0} builds/s (achieved {rate:0.0}) with {watchers} watchers + {followers} followers in a child process (load {load}): server process {serverCpu:0.0} s CPU over {builds / rate:0.0} s; SSE delivery {result.Latency.Summary()}; {result.Resets} resets; {result.FollowedLines} follow batches; clients {result.CpuSeconds:0.0} s CPU"));
 }
 
 // ---- 2. Memory with stalled clients --------------------------------------------------------------------------
 if (phases.Contains("stalled"))
 {
+    // Against the same run with one such client, too: memory the stalled streams hold in pools (Kestrel's,
+    // ArrayPool's) stays in the process after they are gone, so "once they are gone" alone undercounts; and one
+    // client that asks for log chunks makes the shared replay buffer keep them, which is not a per-client cost.
+    var (baseline, _, basePeak) = await MeasureStalledAsync(1);
     var (held, released, peak) = await MeasureStalledAsync(stalled);
-    Console.WriteLine(string.Create(c, $"stalled clients: managed heap {held:0.0} MB after W1 with {stalled} clients that never read, {released:0.0} MB once they are gone: {(held - released) * 1024 / Math.Max(stalled, 1):0} KiB per client; peak working set {peak:0.0} MB"));
+    Console.WriteLine(string.Create(c, $"stalled clients ({(stalledKinds is null ? "api/stream" : $"api/stream?kinds={stalledKinds}")}): managed heap {held:0.0} MB after W1 with {stalled} clients that never read, {released:0.0} MB once they are gone ({(held - released) * 1024 / Math.Max(stalled, 1):0} KiB per client), {baseline:0.0} MB after the same W1 with one ({(held - baseline) * 1024 / Math.Max(stalled - 1, 1):0} KiB per further client); peak working set {peak:0.0} MB ({basePeak:0.0} MB with one)"));
 }
 
 // ---- 3. 200 lines from anywhere in a 1M-line log, over HTTP -------------------------------------------------
@@ -244,7 +282,7 @@ async Task<(double HeldMB, double ReleasedMB, double PeakMB)> MeasureStalledAsyn
         // A client that asks for every event and then never reads: its socket buffers fill, then the server's.
         var socket = new TcpClient { ReceiveBufferSize = 4096 };
         await socket.ConnectAsync(web.Address.Host, web.Address.Port);
-        var request = Encoding.ASCII.GetBytes($"GET /ci/api/stream HTTP/1.1\r\nHost: {web.Address.Authority}\r\nAccept: text/event-stream\r\n\r\n");
+        var request = Encoding.ASCII.GetBytes($"GET /ci/api/stream{(stalledKinds is null ? "" : $"?kinds={stalledKinds}")} HTTP/1.1\r\nHost: {web.Address.Authority}\r\nAccept: text/event-stream\r\n\r\n");
         await socket.GetStream().WriteAsync(request);
         sockets.Add(socket);
     }

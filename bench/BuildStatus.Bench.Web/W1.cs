@@ -7,13 +7,20 @@ namespace BuildStatus.Bench.Web;
 internal static class W1
 {
     /// <summary>Runs <paramref name="builds"/> builds and returns builds per second (until all are committed).</summary>
-    public static async Task<double> RunAsync(IBuildStatusHost host, int builds, int firstIndex)
+    /// <param name="buildsPerSecond">When set, each build starts on a schedule of this many a second (a steady load
+    /// rather than flat out); a build that is late starts at once.</param>
+    public static async Task<double> RunAsync(IBuildStatusHost host, int builds, int firstIndex, double? buildsPerSecond = null)
     {
         var text = new char[WorkloadText.AppendLength];
         var finished = new List<Task>(builds);
         var stopwatch = Stopwatch.StartNew();
         for (var i = firstIndex; i < firstIndex + builds; i++)
         {
+            if (buildsPerSecond is { } rate && TimeSpan.FromSeconds((i - firstIndex) / rate) - stopwatch.Elapsed is { } wait && wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
             var build = await host.StartBuildAsync(WorkloadText.BuilderName(WorkloadText.BuilderOf(i)));
             for (var s = 0; s < WorkloadText.StepsPerBuild; s++)
             {

@@ -333,7 +333,7 @@ internal static class ApiEndpoints
         var q = new QueryReader(http.Request.Query);
         var builders = q.List("builders");
         var build = q.OptionalInt("build", 0, int.MaxValue);
-        var kinds = q.Kinds("kinds");
+        var kinds = q.Kinds("kinds", StreamFilter.DefaultKinds);
         var after = q.String("after");
         if (build is not null && builders is not { Count: 1 })
         {
@@ -348,14 +348,10 @@ internal static class ApiEndpoints
         // Where to start: the Last-Event-ID of a reconnect, else 'after' (the id a snapshot gave), else now.
         var journal = web.Journal;
         var resumeFrom = http.Request.Headers["Last-Event-ID"] is [{ } header] && header.Length > 0 ? header : after;
-        long cursor;
-        if (resumeFrom is null)
+        long? cursor = null;
+        if (resumeFrom is not null)
         {
-            cursor = journal.LastSequence;
-        }
-        else if (!journal.TryParseId(resumeFrom, out cursor))
-        {
-            cursor = -1;
+            cursor = journal.TryParseId(resumeFrom, out var sequence) ? sequence : -1;
         }
 
         var filter = new StreamFilter(builders, build, kinds);

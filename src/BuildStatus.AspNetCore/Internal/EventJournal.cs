@@ -1,12 +1,12 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace BuildStatus.AspNetCore.Internal;
 
 /// <summary>
-/// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event serialized once
-/// and numbered, kept in a bounded replay buffer that every stream reads with its own cursor.
+/// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event numbered and
+/// serialized once (a <c>logChunk</c> only if a stream asks for it; see <see cref="JournalEntry"/>), kept in a
+/// bounded replay buffer that every stream reads with its own cursor.
 /// </summary>
 /// <remarks>
 /// A stream holds no buffer of its own beyond the batch it is writing, so a slow or stalled client costs the
@@ -20,10 +20,23 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private const int CoreBufferCapacity = 65_536;
 
     /// <summary>
-    /// How often, at most, waiting streams are woken. The first event after a quiet spell wakes them at once; a
-    /// burst wakes them once per interval, so each writes a batch with one flush instead of a flush per event.
+    /// How often, at most, waiting streams are woken. A burst wakes them once per interval, so each writes a batch
+    /// with one write instead of a write per event.
     /// </summary>
     internal static readonly TimeSpan WakeInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// How long after the first event of a quiet spell the streams are woken: a change publishes several events
+    /// within a millisecond or two (a step finishes, the next starts, its log opens), and one write for them all
+    /// instead of one for the first and one for the rest halved the streams' writes (docs/BENCHMARKS.md, "Web").
+    /// </summary>
+    internal static readonly TimeSpan FirstWakeDelay = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// How long the journal goes on keeping <c>logChunk</c> events after the last stream that asked for them
+    /// closed, so that one that reconnects (or reloads) resumes without a gap.
+    /// </summary>
+    internal static readonly TimeSpan ChunkGrace = TimeSpan.FromMinutes(1);
 
     private readonly int _capacity;
     private readonly long _maxBytes;
@@ -32,7 +45,8 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private readonly string _epoch;
 
     // Guarded by _gate: the ring (_ring, _head, _count), its byte total, the last sequence, the change signal and
-    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too).
+    // its wake-up timer (_lastWake, _wakePending, _wakeTimer; the timer's callback takes _gate too), and whether
+    // logChunks are kept (below).
     private readonly Lock _gate = new();
     private readonly JournalEntry?[] _ring;
     private int _head;
@@ -43,6 +57,23 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private long _lastWake;
     private bool _wakePending;
     private ITimer? _wakeTimer;
+
+    // LogChunks are kept only while a stream asks for them (and ChunkGrace after the last one left): they are most
+    // of what a build publishes, and the page asks for none. While they are not wanted, the subscription's
+    // Condition refuses them on the publishing thread, so they take no room in Core's buffer for this journal (a
+    // lagging journal lost chunks nobody wanted there, and every stream got a reset for them).
+    // _chunksWanted: written under _gate, read by Condition on any publishing thread.
+    // _chunkMarker: the first event Condition judged after _chunksWanted was set (set once by compare-exchange on
+    //   a publishing thread, cleared under _gate). Every chunk refused was judged before it, so every chunk after
+    //   the marker's predecessor is in the journal: that predecessor is _chunksAfter, known once the marker is
+    //   appended (long.MaxValue until then, and while chunks are not wanted). Events of one build are published in
+    //   order under its lock, so this holds for each build's logs whatever other builds do meanwhile.
+    // _chunkStreams, _chunksLeftAt: guarded by _gate.
+    private volatile bool _chunksWanted;
+    private StatusEvent? _chunkMarker;
+    private int _chunkStreams;
+    private long _chunksLeftAt;
+    private long _chunksAfter = long.MaxValue;
 
     private IStatusSubscription? _subscription;
 
@@ -84,7 +115,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     /// <summary>Subscribes to <paramref name="status"/>. Called once, when the endpoints are mapped.</summary>
     public void Start(IStatus status)
-        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity });
+        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity, Condition = Wants });
 
     public string FormatId(long sequence) => string.Concat(_epoch, "-", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -110,34 +141,54 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     {
         if (statusEvent is EventsMissed missed)
         {
-            // Core dropped events before they reached us: every stream must reload.
+            // Core dropped events before they reached us: every stream must reload. The marker may be among them.
             LogCoreMissed(missed.Count);
             AppendReset(missed.Count);
+            Interlocked.Exchange(ref _chunkMarker, null);
             return ValueTask.CompletedTask;
         }
 
-        var dto = StreamEvents.From(statusEvent);
         if (statusEvent is LogChunk chunk)
         {
-            // Serialized as head + lines + "]}", so that a slow stream can merge chunks of one log by joining text.
-            var head = JsonSerializer.Serialize(dto with { Lines = null }, WebJsonContext.Default.StreamEventDto);
-            var lines = JsonSerializer.Serialize(dto.Lines!, WebJsonContext.Default.IReadOnlyListLogLineDto);
-            var chunkHead = string.Concat(head.AsSpan(0, head.Length - 1), ",\"lines\":[");
-            var chunkLines = lines[1..^1];
-            var chunkPayload = string.Concat(chunkHead, chunkLines, "]}");
-            Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, chunkPayload, Encoding.UTF8.GetByteCount(chunkPayload))
+            if (!KeepsChunks())
             {
-                LogKey = StreamEvents.LogKey(chunk.Log),
-                ChunkHead = chunkHead,
-                ChunkLines = chunkLines,
-                ChunkLineCount = dto.Lines!.Count,
-            });
+                return ValueTask.CompletedTask;
+            }
+
+            // Only the head is taken now (the log as it is); the lines are serialized if a stream asks for them.
+            var head = StreamEvents.From(statusEvent, withLines: false);
+            var key = StreamEvents.LogKey(chunk.Log);
+            Append(seq => JournalEntry.ForChunk(seq, FormatId(seq), statusEvent.BuilderName, statusEvent.BuildNumber, head, chunk.Lines, key), statusEvent);
             return ValueTask.CompletedTask;
         }
 
-        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
-        Append(seq => new JournalEntry(seq, statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, payload, Encoding.UTF8.GetByteCount(payload)));
+        // Serialized here, outside the lock; under it the frame only gets its id.
+        var json = JsonSerializer.SerializeToUtf8Bytes(StreamEvents.From(statusEvent), WebJsonContext.Default.StreamEventDto);
+        Append(seq => JournalEntry.ForEvent(seq, FormatId(seq), statusEvent.Kind, statusEvent.BuilderName, statusEvent.BuildNumber, json), statusEvent);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Registers a stream that asked for <c>logChunk</c> events, so that the journal keeps them until it is
+    /// disposed (and <see cref="ChunkGrace"/> longer). Returns the sequence after which every chunk is in the
+    /// journal, or <see langword="null"/> while that is not known yet (chunks were not kept until now): a stream
+    /// that resumes from an older cursor cannot have them all and must start with a reset.
+    /// </summary>
+    /// <param name="registration">Dispose it when the stream ends.</param>
+    public long? KeepChunks(out IDisposable registration)
+    {
+        lock (_gate)
+        {
+            if (!_chunksWanted)
+            {
+                Volatile.Write(ref _chunkMarker, null);
+                _chunksWanted = true;
+            }
+
+            _chunkStreams++;
+            registration = new ChunkRegistration(this);
+            return _chunksAfter == long.MaxValue ? null : _chunksAfter;
+        }
     }
 
     /// <summary>
@@ -158,7 +209,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
                 // Lost: from another run, from the future, or overtaken by the buffer. Say so, then go on from now.
                 var missed = after < 0 || after > _last ? -1 : oldest - 1 - after;
                 var reset = ResetEntry(_last, missed);
-                return new JournalRead([reset], _last, _changed.Task);
+                return new JournalRead([reset], _last, _changed.Task) { AtEnd = true };
             }
 
             List<JournalEntry>? entries = null;
@@ -181,7 +232,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
                 sequence++;
             }
 
-            return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task);
+            return new JournalRead(entries ?? (IReadOnlyList<JournalEntry>)[], sequence, _changed.Task) { AtEnd = sequence == _last };
         }
     }
 
@@ -195,23 +246,76 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
         }
     }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Any publishing thread (the subscription's Condition): takes no lock. An event judged once chunks are wanted
+    // may become the marker.
+    private bool Wants(StatusEvent statusEvent)
+    {
+        if (!_chunksWanted)
+        {
+            return statusEvent.Kind != StatusEventKinds.LogChunk;
+        }
+
+        if (Volatile.Read(ref _chunkMarker) is null)
+        {
+            Interlocked.CompareExchange(ref _chunkMarker, statusEvent, null);
+        }
+
+        return true;
+    }
+
+    // Core's delivery thread: whether a LogChunk that arrives now goes into the journal. After the grace, chunks
+    // stop being wanted (the Condition refuses them from then on).
+    private bool KeepsChunks()
+    {
+        lock (_gate)
+        {
+            if (_chunksWanted && _chunkStreams == 0 && _time.GetElapsedTime(_chunksLeftAt) >= ChunkGrace)
+            {
+                _chunksWanted = false;
+                _chunksAfter = long.MaxValue;
+            }
+
+            return _chunksWanted;
+        }
+    }
+
+    private void ReleaseChunks()
+    {
+        lock (_gate)
+        {
+            if (--_chunkStreams == 0)
+            {
+                _chunksLeftAt = _time.GetTimestamp();
+            }
+        }
+    }
+
+    // Without RunContinuationsAsynchronously, on purpose: the streams waiting on a signal continue on the thread
+    // that completes it (the wake timer's), one after another, each reading the journal and handing one batch to
+    // its response: one work item for all of them. With a thread-pool item per stream (200 streams, up to 200
+    // wakes a second) the host's own continuations queued behind them and its builds slowed; measured in
+    // docs/BENCHMARKS.md, "Web". A signal is completed outside _gate, and a stream's continuation takes _gate
+    // only to read.
+    private static TaskCompletionSource NewSignal() => new();
 
     private JournalEntry ResetEntry(long sequence, long missed)
     {
         var dto = new StreamEventDto("reset", _time.GetUtcNow()) { Missed = missed };
-        var payload = JsonSerializer.Serialize(dto, WebJsonContext.Default.StreamEventDto);
-        return new JournalEntry(sequence, StatusEventKinds.None, null, null, payload, payload.Length);
+        return JournalEntry.Reset(sequence, FormatId(sequence), dto);
     }
 
-    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed));
+    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed), null);
 
-    private void Append(Func<long, JournalEntry> create)
+    private void Append(Func<long, JournalEntry> create, StatusEvent? statusEvent)
     {
-        TaskCompletionSource? changed = null;
         lock (_gate)
         {
             var entry = create(_last + 1);
+            if (statusEvent is not null && _chunksWanted && _chunksAfter == long.MaxValue && ReferenceEquals(statusEvent, Volatile.Read(ref _chunkMarker)))
+            {
+                _chunksAfter = entry.Sequence - 1;
+            }
+
             while (_count > 0 && (_count == _capacity || _bytes + entry.Bytes > _maxBytes))
             {
                 var oldest = _ring[_head]!;
@@ -226,20 +330,16 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
             _bytes += entry.Bytes;
             _last = entry.Sequence;
 
-            var sinceWake = _time.GetElapsedTime(_lastWake);
-            if (sinceWake >= WakeInterval)
+            if (!_wakePending)
             {
-                changed = TakeSignal();
-            }
-            else if (!_wakePending)
-            {
+                // Streams wake FirstWakeDelay after the first event of a quiet spell, then at most every WakeInterval.
                 _wakePending = true;
+                var sinceWake = _time.GetElapsedTime(_lastWake);
+                var delay = sinceWake >= WakeInterval ? FirstWakeDelay : WakeInterval - sinceWake;
                 _wakeTimer ??= _time.CreateTimer(static state => ((EventJournal)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                _wakeTimer.Change(WakeInterval - sinceWake, Timeout.InfiniteTimeSpan);
+                _wakeTimer.Change(delay < FirstWakeDelay ? FirstWakeDelay : delay, Timeout.InfiniteTimeSpan);
             }
         }
-
-        changed?.TrySetResult();
     }
 
     private void OnWakeTimer()
@@ -268,4 +368,17 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The web event journal fell behind and lost {Count} status events; open pages reload their snapshot.")]
     private partial void LogCoreMissed(long count);
+
+    private sealed class ChunkRegistration(EventJournal journal) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                journal.ReleaseChunks();
+            }
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 
 namespace BuildStatus.AspNetCore.Internal;
 
@@ -8,10 +7,12 @@ namespace BuildStatus.AspNetCore.Internal;
 /// is written with one flush (<see cref="SseResult"/>).
 /// </summary>
 /// <remarks>
-/// Runs on the request's thread pool continuations only; its state (cursor, batch) is local to the iterator. A
-/// client that reads slowly gets several events per read, and consecutive <c>logChunk</c> events of one log in
-/// that batch are merged into one, so it catches up; one that stops reading holds only the batch being written
-/// and the server's response buffer, and is overtaken by the journal (then told with a <c>reset</c>).
+/// Runs on the request, then on whatever thread completes what it awaits: the journal's wake timer, one stream
+/// after another (see <see cref="EventJournal"/>), or the response's flush for a client that was slow to read. Its
+/// state (cursor, batch) is local to the iterator. A client that reads slowly gets several events per read, and
+/// consecutive <c>logChunk</c> events of one log in that batch are merged into one, so it catches up; one that
+/// stops reading holds only the batch being written (the shared frames it refers to, the buffer they are copied
+/// into, and the server's response buffer), and is overtaken by the journal (then told with a <c>reset</c>).
 /// </remarks>
 internal static class EventStream
 {
@@ -24,7 +25,53 @@ internal static class EventStream
     /// <summary>The most lines a merged <c>logChunk</c> event carries.</summary>
     public const int MaxMergedLines = 5000;
 
+    /// <summary>Streams the journal's events that match <paramref name="filter"/>, in batches.</summary>
+    /// <param name="journal">The journal.</param>
+    /// <param name="from">The sequence to start after; <see langword="null"/> for now; -1 for a lost cursor (the stream starts with a reset).</param>
+    /// <param name="filter">What the client asked for.</param>
+    /// <param name="options">The stream options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
     public static async IAsyncEnumerable<IReadOnlyList<SseMessage>> StreamAsync(
+        EventJournal journal,
+        long? from,
+        StreamFilter filter,
+        BuildStatusWebOptions options,
+        TimeProvider time,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        IDisposable? chunks = null;
+        try
+        {
+            long cursor;
+            if ((filter.Kinds & StatusEventKinds.LogChunk) != 0)
+            {
+                // Registered before "now" is read, so that chunks are kept from then on; a cursor the client
+                // resumes from that is older than what the journal has of chunks cannot resume without a gap.
+                var chunksAfter = journal.KeepChunks(out chunks);
+                cursor = from ?? journal.LastSequence;
+                if (from >= 0 && (chunksAfter is null || from < chunksAfter))
+                {
+                    cursor = -1;
+                }
+            }
+            else
+            {
+                cursor = from ?? journal.LastSequence;
+            }
+
+            await foreach (var batch in StreamFromAsync(journal, cursor, filter, options, time, cancellationToken).ConfigureAwait(false))
+            {
+                yield return batch;
+            }
+        }
+        finally
+        {
+            chunks?.Dispose();
+        }
+    }
+
+    private static async IAsyncEnumerable<IReadOnlyList<SseMessage>> StreamFromAsync(
         EventJournal journal,
         long cursor,
         StreamFilter filter,
@@ -41,10 +88,16 @@ internal static class EventStream
             cursor = read.ScannedTo;
             if (read.Entries.Count > 0)
             {
-                yield return Coalesce(journal, read.Entries);
+                yield return Coalesce(read.Entries);
 
                 lastSent = time.GetTimestamp();
-                continue;
+                if (!read.AtEnd)
+                {
+                    continue;
+                }
+
+                // Nothing was left after this batch: wait for the read's signal rather than read again to find
+                // nothing (it completes at the first wake after the read, so nothing added since is missed).
             }
 
             var untilEnd = options.MaxStreamDuration - time.GetElapsedTime(started);
@@ -92,25 +145,43 @@ internal static class EventStream
         }
     }
 
-    private static List<SseMessage> Coalesce(EventJournal journal, IReadOnlyList<JournalEntry> entries)
+    private static List<SseMessage> Coalesce(IReadOnlyList<JournalEntry> entries)
     {
+        var result = new List<SseMessage>(entries.Count);
+        var anyChunk = false;
+        foreach (var entry in entries)
+        {
+            anyChunk |= entry.IsChunk;
+        }
+
+        if (!anyChunk)
+        {
+            // What most streams read (the page asks for no logChunk): each entry's shared message as it is.
+            foreach (var entry in entries)
+            {
+                result.Add(entry.Message);
+            }
+
+            return result;
+        }
+
         // A chunk merges into the pending chunk of the same log only when nothing but chunks lies between them;
         // the merged event takes the later position, head and id, so every other event keeps its order and ids
         // increase. Merging joins the entries' serialized lines: nothing is serialized again.
-        var items = new List<(JournalEntry Entry, List<string>? Lines, int LineCount)?>(entries.Count);
+        var items = new List<(JournalEntry Entry, List<ReadOnlyMemory<byte>>? Lines, int LineCount)?>(entries.Count);
         Dictionary<string, int>? pending = null;
         foreach (var entry in entries)
         {
-            if (entry.LogKey is { } key && entry.ChunkHead is not null)
+            if (entry.IsChunk && entry.LogKey is { } key)
             {
                 pending ??= new Dictionary<string, int>(StringComparer.Ordinal);
-                List<string>? lines = null;
+                List<ReadOnlyMemory<byte>>? lines = null;
                 var count = entry.ChunkLineCount;
                 if (pending.TryGetValue(key, out var index) && items[index] is { } earlier && earlier.LineCount + count <= MaxMergedLines)
                 {
                     items[index] = null;
-                    lines = earlier.Lines ?? [earlier.Entry.ChunkLines!];
-                    lines.Add(entry.ChunkLines!);
+                    lines = earlier.Lines ?? [earlier.Entry.Chunk.Lines];
+                    lines.Add(entry.Chunk.Lines);
                     count += earlier.LineCount;
                 }
 
@@ -123,7 +194,6 @@ internal static class EventStream
             items.Add((entry, null, 0));
         }
 
-        var result = new List<SseMessage>(items.Count);
         foreach (var item in items)
         {
             if (item is not { } kept)
@@ -132,10 +202,7 @@ internal static class EventStream
             }
 
             var (entry, lines, _) = kept;
-            var payload = lines is null
-                ? entry.Payload
-                : string.Concat(entry.ChunkHead, string.Join(',', lines.Where(l => l.Length > 0)), "]}");
-            result.Add(new SseMessage(payload, entry.IsReset ? "reset" : null, journal.FormatId(entry.Sequence)));
+            result.Add(lines is null ? entry.Message : SseMessage.Encoded(entry.MergedFrame(lines), null, entry.Id));
         }
 
         return result;

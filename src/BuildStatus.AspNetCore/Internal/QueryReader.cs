@@ -110,12 +110,12 @@ internal sealed class QueryReader(IQueryCollection query)
         return results;
     }
 
-    public StatusEventKinds Kinds(string name)
+    public StatusEventKinds Kinds(string name, StatusEventKinds whenAbsent)
     {
         var text = String(name);
         if (text is null)
         {
-            return StatusEventKinds.All;
+            return whenAbsent;
         }
 
         if (!Names.TryParseKinds(text, out var kinds, out var bad))

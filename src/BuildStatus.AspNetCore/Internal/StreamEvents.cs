@@ -6,7 +6,7 @@ internal static class StreamEvents
     public static string LogKey(ILogStatus log)
         => string.Concat(log.Step.Build.Builder.Name, "\n", Number(log.Step.Build.Number), "\n", Number(log.Step.Number), "\n", Number(log.Number));
 
-    public static StreamEventDto From(StatusEvent statusEvent)
+    public static StreamEventDto From(StatusEvent statusEvent, bool withLines = true)
     {
         var dto = new StreamEventDto(Names.EventKind(statusEvent.Kind), statusEvent.Timestamp)
         {
@@ -27,7 +27,7 @@ internal static class StreamEvents
             StepTextChanged e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step), State = e.StateText },
             StepFinished e => dto with { Build = Dto.Summary(e.Step.Build), Step = Dto.Step(e.Step) },
             LogStarted e => dto with { Log = Dto.Log(e.Log) },
-            LogChunk e => dto with { Log = Dto.Log(e.Log), Lines = e.Lines.Select(Dto.Line).ToArray() },
+            LogChunk e => dto with { Log = Dto.Log(e.Log), Lines = withLines ? e.Lines.Select(Dto.Line).ToArray() : null },
             LogFinished e => dto with { Log = Dto.Log(e.Log) },
             WorkerConnected e => dto with { Worker = Dto.Worker(e.Worker) },
             WorkerDisconnected e => dto with { Worker = Dto.Worker(e.Worker) },

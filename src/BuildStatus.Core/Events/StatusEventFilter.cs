@@ -13,6 +13,19 @@ public sealed record StatusEventFilter
     public StatusEventKinds Kinds { get; init; } = StatusEventKinds.All;
 
     /// <summary>
+    /// Gets a further condition an event must meet, or <see langword="null"/> for none; checked after the others,
+    /// before the event is buffered, so an event it refuses costs the subscriber no buffer space. The default is
+    /// <see langword="null"/>.
+    /// </summary>
+    /// <remarks>
+    /// It runs on the thread that publishes the event, possibly while that build's lock is held, for every event
+    /// that passes the other conditions: it must be fast, must not block or take locks, and should not throw (an
+    /// exception drops the event for this subscriber only, and is logged). Its answer may change over time (a
+    /// receiver that wants some kind only now and then): an event is judged once, when it is published.
+    /// </remarks>
+    public Func<StatusEvent, bool>? Condition { get; init; }
+
+    /// <summary>
     /// Gets this subscriber's buffer capacity in events, or <see langword="null"/> for
     /// <see cref="BuildStatusOptions.SubscriberBufferCapacity"/>. The default is <see langword="null"/>.
     /// </summary>
@@ -75,6 +88,7 @@ public sealed record StatusEventFilter
             return false;
         }
 
-        return BuildNumber is null || statusEvent.BuildNumber == BuildNumber;
+        return (BuildNumber is null || statusEvent.BuildNumber == BuildNumber)
+            && (Condition is null || Condition(statusEvent));
     }
 }

@@ -299,7 +299,7 @@ internal abstract class Subscriber
     }
 
     private static bool PassesAll(StatusEventFilter filter)
-        => filter.Builders is null && filter.BuildNumber is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All && filter.IncludeOtherHosts;
+        => filter.Builders is null && filter.BuildNumber is null && filter.Condition is null && (filter.Kinds & StatusEventKinds.All) == StatusEventKinds.All && filter.IncludeOtherHosts;
 
     private void Close()
     {

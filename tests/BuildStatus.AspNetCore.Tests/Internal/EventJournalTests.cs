@@ -1,8 +1,10 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using BuildStatus;
 using BuildStatus.AspNetCore.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BuildStatus.AspNetCore.Tests.Internal;
 
@@ -84,6 +86,8 @@ public sealed class EventJournalTests
         Assert.That(two.Entries, Has.Count.EqualTo(2));
         Assert.That(two.ScannedTo, Is.EqualTo(2));
         Assert.That(journal.Read(two.ScannedTo, All, 100).Entries.Select(e => e.Sequence), Is.EqualTo(new long[] { 3, 4, 5 }));
+        Assert.That(two.AtEnd, Is.False, "entries were left after the byte limit");
+        Assert.That(journal.Read(two.ScannedTo, All, 100).AtEnd, Is.True);
     }
 
     [Test]
@@ -101,6 +105,8 @@ public sealed class EventJournalTests
     public async Task StreamAsync_SlowClientBehindSeveralChunksOfOneLog_GetsThemMergedInOrder()
     {
         using var journal = NewJournal(capacity: 1000);
+        Assert.That(journal.KeepChunks(out var keep), Is.Null, "no chunks were kept before");
+        using var _ = keep;
         _host.AddBuilder("chunky");
         var build = await _host.StartBuildAsync("chunky");
         var step = build.AddStep("s");
@@ -122,14 +128,16 @@ public sealed class EventJournalTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var messages = new List<string>();
         var options = new BuildStatusWebOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(50) };
-        await foreach (var batch in EventStream.StreamAsync(journal, 0, new StreamFilter(null, null, StatusEventKinds.LogChunk | StatusEventKinds.LogFinished), options, TimeProvider.System, cts.Token))
+        Assert.That(journal.KeepChunks(out var again), Is.LessThan(chunks[0].Sequence), "every chunk after the first event judged is kept");
+        again.Dispose();
+        await foreach (var batch in EventStream.StreamAsync(journal, chunks[0].Sequence - 1, new StreamFilter(null, null, StatusEventKinds.LogChunk | StatusEventKinds.LogFinished), options, TimeProvider.System, cts.Token))
         {
             if (batch.Any(m => m.IsComment))
             {
                 break;
             }
 
-            messages.AddRange(batch.Where(m => m.Type != "open").Select(m => m.Data));
+            messages.AddRange(batch.Where(m => m.Type != "open").Select(DataOf));
         }
 
         var kinds = messages.Select(m => (string?)JsonNode.Parse(m)!["kind"]).ToArray();
@@ -139,6 +147,139 @@ public sealed class EventJournalTests
         Assert.That(lines, Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"line {i}")));
         await build.FinishAsync();
     }
+
+    [Test]
+    public async Task OnEventAsync_NoStreamAskedForLogChunks_KeepsNoneButEveryOtherEvent()
+    {
+        using var journal = NewJournal(capacity: 1000);
+        _host.AddBuilder("quiet");
+        var build = await _host.StartBuildAsync("quiet");
+        var step = build.AddStep("s");
+        step.Start();
+        var log = step.AddLog("stdio");
+        for (var i = 0; i < 10; i++)
+        {
+            await log.AppendLineAsync(LogChannel.Stdout, $"line {i}");
+        }
+
+        log.Finish();
+        await WaitForAsync(() => journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogFinished), 10).Entries.Count == 1);
+
+        var kinds = journal.Read(0, All, 1000).Entries.Select(e => e.Kind).ToArray();
+        Assert.That(kinds, Does.Not.Contain(StatusEventKinds.LogChunk));
+        Assert.That(kinds, Does.Contain(StatusEventKinds.LogStarted).And.Contain(StatusEventKinds.StepStarted));
+        await build.FinishAsync();
+    }
+
+    [Test]
+    public async Task StreamAsync_LogChunksAskedFromBeforeTheJournalKeptThem_StartsWithReset()
+    {
+        using var journal = NewJournal(capacity: 1000);
+        _host.AddBuilder("late");
+        await WaitForAsync(() => journal.LastSequence >= 1);
+
+        // Sequence 0 is older than what the journal has of chunks (it kept none until now): a gap it cannot fill.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var options = new BuildStatusWebOptions { HeartbeatInterval = TimeSpan.FromSeconds(30) };
+        SseMessage? first = null;
+        await foreach (var batch in EventStream.StreamAsync(journal, 0, new StreamFilter(null, null, StatusEventKinds.All), options, TimeProvider.System, cts.Token))
+        {
+            first = batch.FirstOrDefault(m => m.Type != "open");
+            if (first is not null)
+            {
+                break;
+            }
+        }
+
+        Assert.That(first?.Type, Is.EqualTo("reset"));
+        Assert.That((string?)JsonNode.Parse(DataOf(first!))!["kind"], Is.EqualTo("reset"));
+    }
+
+    [Test]
+    public async Task KeepChunks_LastStreamGone_KeepsChunksForTheGraceThenStops()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var journal = new EventJournal(new BuildStatusWebOptions(), time, NullLogger.Instance);
+        journal.Start(_host);
+        journal.KeepChunks(out var keep);
+        keep.Dispose();
+        keep.Dispose(); // twice is harmless
+        _host.AddBuilder("grace");
+        var build = await _host.StartBuildAsync("grace");
+        var step = build.AddStep("s");
+        step.Start();
+        var log = step.AddLog("stdio");
+
+        // Within the grace a chunk is kept (a stream that reconnects finds it); after it, none.
+        await log.AppendLineAsync(LogChannel.Stdout, "kept");
+        await WaitForAsync(() => Chunks(journal).Count == 1);
+        time.Advance(EventJournal.ChunkGrace);
+        await log.AppendLineAsync(LogChannel.Stdout, "dropped");
+        log.Finish();
+        await WaitForAsync(() => journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogFinished), 10).Entries.Count == 1);
+
+        var finished = journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogFinished), 10).Entries[0].Sequence;
+
+        Assert.That(Chunks(journal).Select(e => (string?)JsonNode.Parse(e.Payload)!["lines"]![0]!["t"]), Is.EqualTo(new[] { "kept" }));
+        Assert.That(finished, Is.GreaterThan(0));
+        Assert.That(journal.KeepChunks(out var again), Is.Null, "after the grace the journal has to find its starting point again");
+        again.Dispose();
+        await build.FinishAsync();
+    }
+
+    [Test]
+    public async Task Append_FirstEventsOfAQuietSpell_WakeStreamsOnceAfterTheFirstWakeDelay()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var journal = new EventJournal(new BuildStatusWebOptions(), time, NullLogger.Instance);
+        journal.Start(_host);
+        var waiting = journal.Read(0, All, 100).Changed;
+
+        _host.AddBuilder("burst-1");
+        _host.AddBuilder("burst-2");
+        await WaitForAsync(() => journal.LastSequence == 2);
+        var before = waiting.IsCompleted;
+        time.Advance(EventJournal.FirstWakeDelay - TimeSpan.FromTicks(10));
+        var early = waiting.IsCompleted;
+        time.Advance(TimeSpan.FromTicks(10));
+
+        Assert.That(before, Is.False, "the first event of a burst waits for the rest");
+        Assert.That(early, Is.False);
+        Assert.That(waiting.IsCompleted, Is.True, "one wake for both events");
+        Assert.That(journal.Read(0, All, 100).Entries, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Frame_OfAnEvent_IsItsIdAndOneDataLine()
+    {
+        using var journal = NewJournal(capacity: 10);
+        _host.AddBuilder("framed");
+        await WaitForAsync(() => journal.LastSequence == 1);
+
+        var entry = journal.Read(0, All, 10).Entries.Single();
+        var frame = Encoding.UTF8.GetString(entry.Frame.Span);
+
+        Assert.That(frame, Does.StartWith($"id: {journal.FormatId(1)}\ndata: {{").And.EndWith("}\n\n"));
+        Assert.That(frame.Count(c => c == '\n'), Is.EqualTo(3));
+        Assert.That((string?)JsonNode.Parse(entry.Payload)!["builder"], Is.EqualTo("framed"));
+        Assert.That(entry.Message.Frame.ToArray(), Is.EqualTo(entry.Frame.ToArray()));
+    }
+
+    // The data of an event as a client reads it: an encoded frame's data line, else the message's data.
+    private static string DataOf(SseMessage message)
+    {
+        if (message.Frame.IsEmpty)
+        {
+            return message.Data;
+        }
+
+        var text = Encoding.UTF8.GetString(message.Frame.Span);
+        var data = text.IndexOf("data: ", StringComparison.Ordinal) + "data: ".Length;
+        return text[data..text.IndexOf('\n', data)];
+    }
+
+    private static IReadOnlyList<JournalEntry> Chunks(EventJournal journal)
+        => journal.Read(0, new StreamFilter(null, null, StatusEventKinds.LogChunk), 1000).Entries;
 
     private EventJournal NewJournal(int capacity)
     {

@@ -47,6 +47,16 @@ public sealed class SseResultTests
         Assert.That(text, Is.EqualTo($"data: {data}\n\n"));
     }
 
+    [Test]
+    public void Write_EncodedFrame_IsWrittenAsItIs()
+    {
+        var frame = Encoding.UTF8.GetBytes("id: 7\ndata: {\"ü\":1}\n\n");
+
+        var text = Format(SseMessage.Encoded(frame, null, "7"));
+
+        Assert.That(text, Is.EqualTo("id: 7\ndata: {\"ü\":1}\n\n"));
+    }
+
     private static string Format(SseMessage message)
     {
         var buffer = new ArrayBufferWriter<byte>();

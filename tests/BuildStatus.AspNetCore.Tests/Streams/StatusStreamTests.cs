@@ -127,6 +127,52 @@ public sealed class StatusStreamTests
         Assert.That(chunks.All(j => (string?)j["builder"] == name), Is.True);
     }
 
+    [Test]
+    public async Task Stream_NoKinds_SendsEveryEventButLogChunks()
+    {
+        var name = Builds.UniqueName("nochunks");
+        _factory.Host.AddBuilder(name);
+        using var response = await OpenAsync($"/ci/api/stream?builders={name}");
+        using var reader = new SseReader(await response.Content.ReadAsStreamAsync());
+        await reader.ReadUntilAsync(e => e.Type == "open", Timeout);
+
+        await Builds.RunAsync(_factory.Host, name, lines: 30);
+        var seen = new List<SseEvent>();
+        await reader.ReadUntilAsync(e => e.Type == "message" && (string?)JsonNode.Parse(e.Data)!["kind"] == "buildFinished", Timeout, seen);
+
+        var kinds = seen.Where(e => e.Type == "message").Select(e => (string?)JsonNode.Parse(e.Data)!["kind"]).ToHashSet();
+        Assert.That(kinds, Does.Not.Contain("logChunk"));
+        Assert.That(kinds, Is.SupersetOf(new[] { "buildStarted", "stepStarted", "logStarted", "logFinished", "stepFinished", "buildFinished" }));
+    }
+
+    [Test]
+    public async Task Stream_LogChunksReconnectWithLastEventId_ResumesWithEveryLine()
+    {
+        var name = Builds.UniqueName("chunkresume");
+        _factory.Host.AddBuilder(name);
+        string lastId;
+        using (var first = await OpenAsync($"/ci/api/stream?builders={name}&kinds=logChunk,buildFinished"))
+        using (var reader = new SseReader(await first.Content.ReadAsStreamAsync()))
+        {
+            await reader.ReadUntilAsync(e => e.Type == "open", Timeout);
+            await Builds.RunAsync(_factory.Host, name, lines: 5);
+            lastId = (await reader.ReadUntilAsync(e => e.Type == "message" && (string?)JsonNode.Parse(e.Data)!["kind"] == "buildFinished", Timeout)).Id!;
+        }
+
+        // While disconnected (within the journal's grace for log chunks): a build with 40 lines per log.
+        var build = await Builds.RunAsync(_factory.Host, name, lines: 40);
+        using var again = await OpenAsync($"/ci/api/stream?builders={name}&kinds=logChunk,buildFinished", lastId);
+        using var reader2 = new SseReader(await again.Content.ReadAsStreamAsync());
+        var seen = new List<SseEvent>();
+        await reader2.ReadUntilAsync(e => e.Type == "message" && (string?)JsonNode.Parse(e.Data)!["kind"] == "buildFinished", Timeout, seen);
+
+        var compile = seen.Where(e => e.Type == "message").Select(e => JsonNode.Parse(e.Data)!)
+            .Where(j => (string?)j["kind"] == "logChunk" && (int)j["number"]! == build.Number && (int)j["log"]!["stepNumber"]! == 0)
+            .SelectMany(j => j["lines"]!.AsArray()).Select(l => (string?)l!["t"]);
+        Assert.That(seen.Any(e => e.Type == "reset"), Is.False);
+        Assert.That(compile, Is.EqualTo(Enumerable.Range(0, 40).Select(i => $"compile line {i}")));
+    }
+
     [TestCase("kinds=buildExploded")]
     [TestCase("build=3")]
     [TestCase("build=x&builders=a")]

@@ -131,6 +131,26 @@ public sealed class EventHubTests
     }
 
     [Test]
+    public async Task WatchAsync_Condition_YieldsOnlyWhatItAcceptsJudgedWhenPublished()
+    {
+        await using var hub = NewHub();
+        var accept = true;
+        var filter = new StatusEventFilter { Kinds = StatusEventKinds.BuildStarted | StatusEventKinds.BuildChanged, Condition = e => accept && e.Kind == StatusEventKinds.BuildStarted };
+        var reading = ReadAsync(hub.WatchAsync(filter, CancellationToken.None), 2);
+
+        hub.Publish(Started("linux", 1, sequence: 0));
+        hub.Publish(new BuildChanged(Build("linux", 1), "compiling") { Timestamp = Origin.AddTicks(1) });
+        accept = false;
+        hub.Publish(Started("linux", 2, sequence: 2));
+        accept = true;
+        hub.Publish(Started("linux", 3, sequence: 3));
+
+        var events = await reading.WaitAsync(Timeout);
+        Assert.That(events.Select(SequenceOf), Is.EqualTo(new long[] { 0, 3 }));
+        Assert.That(filter.Matches(new WorkerDisconnected(Worker) { Timestamp = Origin }), Is.False, "the kinds are checked before the condition");
+    }
+
+    [Test]
     public async Task Subscribe_ThrowingReceiverNextToNormalOne_NormalGetsAllAndFaultsAreCountedAndLogged()
     {
         var logger = new RecordingLogger();

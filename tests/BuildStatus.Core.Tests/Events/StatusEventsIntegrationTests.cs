@@ -66,6 +66,14 @@ public sealed class StatusEventsIntegrationTests
 
         await good.WaitForAsync(20).WaitAsync(Limit);
         Assert.That(good.Events.OfType<BuildFinished>().Select(e => e.Build.Number), Is.EqualTo(Enumerable.Range(1, 20)));
+
+        // The throwing receiver runs on its own thread: wait for it rather than assume it has caught up.
+        var deadline = DateTime.UtcNow + Limit;
+        while (bad.Faults == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.That(bad.Faults, Is.GreaterThan(0));
     }
 

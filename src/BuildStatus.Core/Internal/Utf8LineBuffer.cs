@@ -17,7 +17,8 @@ namespace BuildStatus.Internal;
 /// <para>
 /// Dropping from the front only moves offsets. When an array is full its live part is moved to the front
 /// (compaction) if that leaves at least half the array free, else copied into an array twice the size it needs; so
-/// every byte is moved a bounded number of times on average. Arrays come from <see cref="ArrayPool{T}.Shared"/>
+/// every byte is moved a bounded number of times on average. Arrays come from the pool given (byte arrays;
+/// <see cref="ArrayPool{T}.Shared"/> by default) or <see cref="ArrayPool{T}.Shared"/> (line ends)
 /// and go back on <see cref="Release"/>; a buffer that is dropped without it just leaves them to the GC.
 /// </para>
 /// </remarks>
@@ -35,11 +36,16 @@ internal sealed class Utf8LineBuffer
     private int _first;
     private int _count;
 
+    // The pool of the byte arrays (text and channels); the line ends always come from ArrayPool<int>.Shared.
+    private readonly ArrayPool<byte> _pool;
+
     /// <summary>Initializes a new, empty instance of the <see cref="Utf8LineBuffer"/> class.</summary>
     /// <param name="firstLine">The number the first appended line gets.</param>
-    public Utf8LineBuffer(long firstLine = 0)
+    /// <param name="pool">The pool of its byte arrays; <see cref="ArrayPool{T}.Shared"/> when <see langword="null"/>.</param>
+    public Utf8LineBuffer(long firstLine = 0, ArrayPool<byte>? pool = null)
     {
         FirstLine = firstLine;
+        _pool = pool ?? ArrayPool<byte>.Shared;
     }
 
     /// <summary>Gets the number of the first line held (numbers advance as lines are dropped).</summary>
@@ -213,9 +219,9 @@ internal sealed class Utf8LineBuffer
         Clear();
         if (_text is not null)
         {
-            ArrayPool<byte>.Shared.Return(_text);
+            _pool.Return(_text);
             ArrayPool<int>.Shared.Return(_ends!);
-            ArrayPool<byte>.Shared.Return(_channels!);
+            _pool.Return(_channels!);
             _text = null;
             _ends = null;
             _channels = null;
@@ -353,9 +359,9 @@ internal sealed class Utf8LineBuffer
     {
         if (_text is null || _ends is null || _channels is null)
         {
-            _text = ArrayPool<byte>.Shared.Rent(Math.Max(MinTextCapacity, bytes));
+            _text = _pool.Rent(Math.Max(MinTextCapacity, bytes));
             _ends = ArrayPool<int>.Shared.Rent(Math.Max(MinLineCapacity, lines));
-            _channels = ArrayPool<byte>.Shared.Rent(_ends.Length);
+            _channels = _pool.Rent(_ends.Length);
             return;
         }
 
@@ -364,11 +370,11 @@ internal sealed class Utf8LineBuffer
             // Compact when the live text plus the new bytes fill at most half the array; else move to one twice that size.
             var live = _end - _start;
             var need = (long)live + bytes;
-            var target = need * 2 <= _text.Length ? _text : Rent<byte>(need);
+            var target = need * 2 <= _text.Length ? _text : Rent(_pool, need);
             _text.AsSpan(_start, live).CopyTo(target);
             if (!ReferenceEquals(target, _text))
             {
-                ArrayPool<byte>.Shared.Return(_text);
+                _pool.Return(_text);
                 _text = target;
             }
 
@@ -394,12 +400,12 @@ internal sealed class Utf8LineBuffer
             }
             else
             {
-                var ends = Rent<int>(need);
-                var channels = ArrayPool<byte>.Shared.Rent(ends.Length);
+                var ends = Rent(ArrayPool<int>.Shared, need);
+                var channels = _pool.Rent(ends.Length);
                 _ends.AsSpan(_first, _count).CopyTo(ends);
                 _channels.AsSpan(_first, _count).CopyTo(channels);
                 ArrayPool<int>.Shared.Return(_ends);
-                ArrayPool<byte>.Shared.Return(_channels);
+                _pool.Return(_channels);
                 _ends = ends;
                 _channels = channels;
             }
@@ -409,13 +415,13 @@ internal sealed class Utf8LineBuffer
     }
 
     // Rents an array for `need` elements with as many again free, so the next move is as far away as this one cost.
-    private static T[] Rent<T>(long need)
+    private static T[] Rent<T>(ArrayPool<T> pool, long need)
     {
         if (need > Array.MaxLength)
         {
             throw new InvalidOperationException($"A log buffer cannot hold more than {Array.MaxLength} bytes or lines; {need} are needed.");
         }
 
-        return ArrayPool<T>.Shared.Rent((int)Math.Min(need * 2, Array.MaxLength));
+        return pool.Rent((int)Math.Min(need * 2, Array.MaxLength));
     }
 }

@@ -56,7 +56,7 @@ internal sealed class Log : PersistedEntity, ILog
     // committing (it drops them in OnCommitted), the rest are new. _pending.FirstLine is the stored number of its
     // first line, so _pending.NextLine == _storedLines. _pendingBytes: bytes of the new lines, not yet in a snapshot.
     // _poisoned: the backend rejected some of this log's lines, so nothing more of it is stored.
-    private readonly Utf8LineBuffer _pending = new();
+    private readonly Utf8LineBuffer _pending;
     private int _inFlight;
     private long _pendingBytes;
     private Exception? _poisoned;
@@ -85,6 +85,10 @@ internal sealed class Log : PersistedEntity, ILog
         Kind = kind;
         _tailLines = Math.Max(0, _ctx.Options.LogTailLines);
         _tail = _tailLines > 0 ? new Utf8LineBuffer() : null;
+
+        // Filled by the appending thread, released by the writer once committed: the host's pool keeps what the
+        // writer returns for the next log (the shared pool keeps arrays per thread and core, and drops most of them).
+        _pending = new Utf8LineBuffer(pool: _ctx.LinePool);
     }
 
     internal override Lock SyncRoot => _build.Sync;

@@ -17,8 +17,7 @@ namespace BuildStatus.Internal;
 /// <para>
 /// Dropping from the front only moves offsets. When an array is full its live part is moved to the front
 /// (compaction) if that leaves at least half the array free, else copied into an array twice the size it needs; so
-/// every byte is moved a bounded number of times on average. Arrays come from the pool given (byte arrays;
-/// <see cref="ArrayPool{T}.Shared"/> by default) or <see cref="ArrayPool{T}.Shared"/> (line ends)
+/// every byte is moved a bounded number of times on average. Arrays come from <see cref="ArrayPool{T}.Shared"/>
 /// and go back on <see cref="Release"/>; a buffer that is dropped without it just leaves them to the GC.
 /// </para>
 /// </remarks>
@@ -36,16 +35,11 @@ internal sealed class Utf8LineBuffer
     private int _first;
     private int _count;
 
-    // The pool of the byte arrays (text and channels); the line ends always come from ArrayPool<int>.Shared.
-    private readonly ArrayPool<byte> _pool;
-
     /// <summary>Initializes a new, empty instance of the <see cref="Utf8LineBuffer"/> class.</summary>
     /// <param name="firstLine">The number the first appended line gets.</param>
-    /// <param name="pool">The pool of its byte arrays; <see cref="ArrayPool{T}.Shared"/> when <see langword="null"/>.</param>
-    public Utf8LineBuffer(long firstLine = 0, ArrayPool<byte>? pool = null)
+    public Utf8LineBuffer(long firstLine = 0)
     {
         FirstLine = firstLine;
-        _pool = pool ?? ArrayPool<byte>.Shared;
     }
 
     /// <summary>Gets the number of the first line held (numbers advance as lines are dropped).</summary>
@@ -219,9 +213,9 @@ internal sealed class Utf8LineBuffer
         Clear();
         if (_text is not null)
         {
-            _pool.Return(_text);
+            ArrayPool<byte>.Shared.Return(_text);
             ArrayPool<int>.Shared.Return(_ends!);
-            _pool.Return(_channels!);
+            ArrayPool<byte>.Shared.Return(_channels!);
             _text = null;
             _ends = null;
             _channels = null;
@@ -286,29 +280,6 @@ internal sealed class Utf8LineBuffer
         return new StoredLogChunk(log, FirstLine + index, count, copy.AsMemory(0, textLength), copy.AsMemory(textLength, count));
     }
 
-    /// <summary>
-    /// Copies lines into a new chunk of <paramref name="log"/> as <see cref="ToChunk"/> does, but backed by an array
-    /// rented from <paramref name="pool"/> (possibly longer than the chunk needs), which the caller returns to it
-    /// once nothing reads the chunk any more.
-    /// </summary>
-    /// <param name="log">The log.</param>
-    /// <param name="index">The position of the first line.</param>
-    /// <param name="count">How many lines; at least one.</param>
-    /// <param name="pool">The pool to rent from.</param>
-    /// <param name="rented">The rented array that backs the chunk.</param>
-    /// <returns>The chunk.</returns>
-    public StoredLogChunk ToPooledChunk(LogKey log, int index, int count, ArrayPool<byte> pool, out byte[] rented)
-    {
-        Debug.Assert(count > 0, "A chunk has at least one line.");
-        CheckRange(index, count);
-        var from = LineStart(index);
-        var textLength = LineEnd(index + count - 1) - from;
-        rented = pool.Rent(checked(textLength + count));
-        _text.AsSpan(from, textLength).CopyTo(rented);
-        _channels.AsSpan(_first + index, count).CopyTo(rented.AsSpan(textLength));
-        return new StoredLogChunk(log, FirstLine + index, count, rented.AsMemory(0, textLength), rented.AsMemory(textLength, count));
-    }
-
     /// <summary>Decodes lines held in the layout <see cref="CopyOut"/> makes (text with '\n' after each line, then channels).</summary>
     /// <param name="text">The text of <paramref name="channels"/>.Length lines, each followed by <c>'\n'</c>.</param>
     /// <param name="channels">One channel byte per line.</param>
@@ -359,9 +330,9 @@ internal sealed class Utf8LineBuffer
     {
         if (_text is null || _ends is null || _channels is null)
         {
-            _text = _pool.Rent(Math.Max(MinTextCapacity, bytes));
+            _text = ArrayPool<byte>.Shared.Rent(Math.Max(MinTextCapacity, bytes));
             _ends = ArrayPool<int>.Shared.Rent(Math.Max(MinLineCapacity, lines));
-            _channels = _pool.Rent(_ends.Length);
+            _channels = ArrayPool<byte>.Shared.Rent(_ends.Length);
             return;
         }
 
@@ -370,11 +341,11 @@ internal sealed class Utf8LineBuffer
             // Compact when the live text plus the new bytes fill at most half the array; else move to one twice that size.
             var live = _end - _start;
             var need = (long)live + bytes;
-            var target = need * 2 <= _text.Length ? _text : Rent(_pool, need);
+            var target = need * 2 <= _text.Length ? _text : Rent<byte>(need);
             _text.AsSpan(_start, live).CopyTo(target);
             if (!ReferenceEquals(target, _text))
             {
-                _pool.Return(_text);
+                ArrayPool<byte>.Shared.Return(_text);
                 _text = target;
             }
 
@@ -400,12 +371,12 @@ internal sealed class Utf8LineBuffer
             }
             else
             {
-                var ends = Rent(ArrayPool<int>.Shared, need);
-                var channels = _pool.Rent(ends.Length);
+                var ends = Rent<int>(need);
+                var channels = ArrayPool<byte>.Shared.Rent(ends.Length);
                 _ends.AsSpan(_first, _count).CopyTo(ends);
                 _channels.AsSpan(_first, _count).CopyTo(channels);
                 ArrayPool<int>.Shared.Return(_ends);
-                _pool.Return(_channels);
+                ArrayPool<byte>.Shared.Return(_channels);
                 _ends = ends;
                 _channels = channels;
             }
@@ -415,13 +386,13 @@ internal sealed class Utf8LineBuffer
     }
 
     // Rents an array for `need` elements with as many again free, so the next move is as far away as this one cost.
-    private static T[] Rent<T>(ArrayPool<T> pool, long need)
+    private static T[] Rent<T>(long need)
     {
         if (need > Array.MaxLength)
         {
             throw new InvalidOperationException($"A log buffer cannot hold more than {Array.MaxLength} bytes or lines; {need} are needed.");
         }
 
-        return pool.Rent((int)Math.Min(need * 2, Array.MaxLength));
+        return ArrayPool<T>.Shared.Rent((int)Math.Min(need * 2, Array.MaxLength));
     }
 }

@@ -56,7 +56,7 @@ internal sealed class Log : PersistedEntity, ILog
     // committing (it drops them in OnCommitted), the rest are new. _pending.FirstLine is the stored number of its
     // first line, so _pending.NextLine == _storedLines. _pendingBytes: bytes of the new lines, not yet in a snapshot.
     // _poisoned: the backend rejected some of this log's lines, so nothing more of it is stored.
-    private readonly Utf8LineBuffer _pending;
+    private readonly Utf8LineBuffer _pending = new();
     private int _inFlight;
     private long _pendingBytes;
     private Exception? _poisoned;
@@ -85,10 +85,6 @@ internal sealed class Log : PersistedEntity, ILog
         Kind = kind;
         _tailLines = Math.Max(0, _ctx.Options.LogTailLines);
         _tail = _tailLines > 0 ? new Utf8LineBuffer() : null;
-
-        // Filled by the appending thread, released by the writer once committed: the host's pool keeps what the
-        // writer returns for the next log (the shared pool keeps arrays per thread and core, and drops most of them).
-        _pending = new Utf8LineBuffer(pool: _ctx.LinePool);
     }
 
     internal override Lock SyncRoot => _build.Sync;
@@ -532,11 +528,9 @@ internal sealed class Log : PersistedEntity, ILog
         var key = Key;
         var count = _pending.Count;
         List<StoredLogChunk>? chunks = null;
-        List<byte[]>? rented = null;
         if (count > _inFlight)
         {
             chunks = [];
-            rented = _ctx.ChunkPool is null ? null : [];
             var maxLines = Math.Max(1, _ctx.Options.LogChunkMaxLines);
             var maxBytes = Math.Max(1, _ctx.Options.LogChunkMaxBytes);
             var start = _inFlight;
@@ -546,7 +540,7 @@ internal sealed class Log : PersistedEntity, ILog
                 var lineBytes = _pending.GetLineByteCount(i);
                 if (i > start && (i - start >= maxLines || bytes + lineBytes > maxBytes))
                 {
-                    chunks.Add(Chunk(key, start, i - start, rented));
+                    chunks.Add(_pending.ToChunk(key, start, i - start));
                     start = i;
                     bytes = 0;
                 }
@@ -554,37 +548,19 @@ internal sealed class Log : PersistedEntity, ILog
                 bytes += lineBytes;
             }
 
-            chunks.Add(Chunk(key, start, count - start, rented));
+            chunks.Add(_pending.ToChunk(key, start, count - start));
         }
 
         snapshot.Row = new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes);
         snapshot.Chunks = chunks;
-        snapshot.Rented = rented;
-        snapshot.Pool = _ctx.ChunkPool;
         snapshot.Lines = count - _inFlight;
         snapshot.LogBytes = _pendingBytes;
         _inFlight = count;
         _pendingBytes = 0;
     }
 
-    // A chunk of the pending lines: backed by a pooled array (recorded in rented) when the store keeps no chunk
-    // memory, else by an exact-size array of its own that the store may keep.
-    private StoredLogChunk Chunk(LogKey key, int start, int count, List<byte[]>? rented)
-    {
-        if (rented is null)
-        {
-            return _pending.ToChunk(key, start, count);
-        }
-
-        var chunk = _pending.ToPooledChunk(key, start, count, _ctx.ChunkPool!, out var array);
-        rented.Add(array);
-        return chunk;
-    }
-
     internal override void OnCommitted(EntitySnapshot snapshot)
     {
-        // The store has finished with the snapshot's chunks: their pooled arrays (if any) go back.
-        snapshot.ReturnRented();
         lock (_build.Sync)
         {
             if (_poisoned is null)
@@ -613,7 +589,6 @@ internal sealed class Log : PersistedEntity, ILog
 
     internal override void OnDropped(EntitySnapshot snapshot, Exception cause)
     {
-        snapshot.ReturnRented();
         lock (_build.Sync)
         {
             _poisoned ??= cause;

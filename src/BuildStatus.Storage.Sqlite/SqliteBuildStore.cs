@@ -139,13 +139,6 @@ public sealed partial class SqliteBuildStore : IBuildStore, IBuildInstanceStore,
     }
 
     /// <inheritdoc/>
-    /// <value>
-    /// <see langword="false"/>: the store encodes each chunk into blobs of its own in <see cref="PrepareAsync"/> or
-    /// <see cref="ApplyAsync"/> and never reads a chunk's memory after that call.
-    /// </value>
-    public bool RetainsChunkMemory => false;
-
-    /// <inheritdoc/>
     /// <remarks>
     /// Encodes and compresses the batch's log chunks (on all cores) and keeps the result for the
     /// <see cref="ApplyAsync"/> call with the same batch instance, so compression overlaps the previous batch's

@@ -39,10 +39,6 @@ public abstract class DelegatingBuildStore : IBuildStore, IBuildInstanceStore, I
     public virtual Task PrepareAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Inner.PrepareAsync(batch, cancellationToken);
 
     /// <inheritdoc/>
-    /// <value>The inner store's value.</value>
-    public virtual bool RetainsChunkMemory => Inner.RetainsChunkMemory;
-
-    /// <inheritdoc/>
     public virtual Task<int> CreateBuildAsync(StoredBuild build, CancellationToken cancellationToken = default) => Inner.CreateBuildAsync(build, cancellationToken);
 
     /// <inheritdoc/>

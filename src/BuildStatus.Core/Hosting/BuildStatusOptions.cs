@@ -93,13 +93,6 @@ public sealed class BuildStatusOptions
     public Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
 
     /// <summary>
-    /// Gets or sets the pool of the arrays behind log chunks when the store keeps no chunk memory
-    /// (<see cref="IBuildStore.RetainsChunkMemory"/>). Internal: tests substitute a pool that counts. The default,
-    /// <see langword="null"/>, gives each host a pool of its own (<see cref="Internal.ChunkArrayPool"/>).
-    /// </summary>
-    internal System.Buffers.ArrayPool<byte>? ChunkPool { get; set; }
-
-    /// <summary>
     /// Gets or sets whether start-up finishes interrupted builds as <see cref="BuildResult.Retry"/>: with a store that
     /// has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory), the builds of instances that stopped
     /// or whose lease expired, whatever their host name; with any other store, the unfinished builds of this

@@ -280,29 +280,6 @@ internal sealed class Utf8LineBuffer
         return new StoredLogChunk(log, FirstLine + index, count, copy.AsMemory(0, textLength), copy.AsMemory(textLength, count));
     }
 
-    /// <summary>
-    /// Copies lines into a new chunk of <paramref name="log"/> as <see cref="ToChunk"/> does, but backed by an array
-    /// rented from <paramref name="pool"/> (possibly longer than the chunk needs), which the caller returns to it
-    /// once nothing reads the chunk any more.
-    /// </summary>
-    /// <param name="log">The log.</param>
-    /// <param name="index">The position of the first line.</param>
-    /// <param name="count">How many lines; at least one.</param>
-    /// <param name="pool">The pool to rent from.</param>
-    /// <param name="rented">The rented array that backs the chunk.</param>
-    /// <returns>The chunk.</returns>
-    public StoredLogChunk ToPooledChunk(LogKey log, int index, int count, ArrayPool<byte> pool, out byte[] rented)
-    {
-        Debug.Assert(count > 0, "A chunk has at least one line.");
-        CheckRange(index, count);
-        var from = LineStart(index);
-        var textLength = LineEnd(index + count - 1) - from;
-        rented = pool.Rent(checked(textLength + count));
-        _text.AsSpan(from, textLength).CopyTo(rented);
-        _channels.AsSpan(_first + index, count).CopyTo(rented.AsSpan(textLength));
-        return new StoredLogChunk(log, FirstLine + index, count, rented.AsMemory(0, textLength), rented.AsMemory(textLength, count));
-    }
-
     /// <summary>Decodes lines held in the layout <see cref="CopyOut"/> makes (text with '\n' after each line, then channels).</summary>
     /// <param name="text">The text of <paramref name="channels"/>.Length lines, each followed by <c>'\n'</c>.</param>
     /// <param name="channels">One channel byte per line.</param>

@@ -30,16 +30,6 @@ internal sealed class EntitySnapshot
     /// <summary>Gets or sets the outbox rows this snapshot makes (stores with an event feed only), or <see langword="null"/>.</summary>
     public List<OutboxEvent>? Events { get; set; }
 
-    /// <summary>
-    /// Gets or sets the pooled arrays behind <see cref="Chunks"/>, when the store does not keep chunk memory
-    /// (<see cref="IBuildStore.RetainsChunkMemory"/> is <see langword="false"/>); <see cref="ReturnRented"/> gives
-    /// them back once the snapshot is committed or dropped, when the store has stopped reading them.
-    /// </summary>
-    public List<byte[]>? Rented { get; set; }
-
-    /// <summary>Gets or sets the pool <see cref="Rented"/> came from.</summary>
-    public System.Buffers.ArrayPool<byte>? Pool { get; set; }
-
     /// <summary>Gets or sets how many lines the chunks hold.</summary>
     public int Lines { get; set; }
 
@@ -78,23 +68,6 @@ internal sealed class EntitySnapshot
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// Returns <see cref="Rented"/> to the pool, once: called by the entity when the snapshot is committed or dropped
-    /// (the writer's last use of it). The chunks must not be read afterwards.
-    /// </summary>
-    public void ReturnRented()
-    {
-        if (Rented is { } rented && Pool is { } pool)
-        {
-            Rented = null;
-            Chunks = null;
-            foreach (var array in rented)
-            {
-                pool.Return(array);
-            }
-        }
     }
 
     public override string ToString() => Entity.ToString() ?? Entity.GetType().Name;

@@ -19,7 +19,6 @@ internal sealed class HostContext
         Pipeline = pipeline;
         Metrics = metrics;
         Logger = logger;
-        ChunkPool = store.RetainsChunkMemory ? null : options.ChunkPool ?? NewChunkPool(options);
     }
 
     public BuildStatusHost Host { get; }
@@ -39,24 +38,10 @@ internal sealed class HostContext
     public ILogger Logger { get; }
 
     /// <summary>
-    /// Gets the pool whose arrays back the chunks logs hand to the store, returned once the store is done with them;
-    /// <see langword="null"/> unless the store says it keeps no chunk memory (<see cref="IBuildStore.RetainsChunkMemory"/>),
-    /// when each chunk has an exact-size array of its own.
-    /// </summary>
-    public System.Buffers.ArrayPool<byte>? ChunkPool { get; }
-
-    /// <summary>
     /// Gets the current time, truncated to the storage precision (<see cref="StorageTime"/>). Every time Core sets
     /// comes from here, so a live object and its stored row hold the same instants.
     /// </summary>
     public DateTimeOffset Now => StorageTime.Truncate(Time.GetUtcNow());
-
-    // A chunk's array holds at most LogChunkMaxBytes of text plus a '\n' and a channel byte per line (a longer single
-    // line is a chunk of its own, not pooled). The writer has at most two batches in flight, so twice MaxBatchBytes
-    // of returned arrays covers what it reuses.
-    private static Internal.ChunkArrayPool NewChunkPool(BuildStatusOptions options) => new(
-        (int)Math.Clamp(Math.Max(1L, options.LogChunkMaxBytes) + (2L * Math.Max(1, options.LogChunkMaxLines)), 1, 1024 * 1024),
-        2L * Math.Max(1, options.MaxBatchBytes));
 
     /// <summary>Throws when the host has stopped: after that nothing can change, because nothing would be stored.</summary>
     /// <param name="target">The object about to change, for the message.</param>

@@ -530,11 +530,9 @@ internal sealed class Log : PersistedEntity, ILog
         var key = Key;
         var count = _pending.Count;
         List<StoredLogChunk>? chunks = null;
-        List<byte[]>? rented = null;
         if (count > _inFlight)
         {
             chunks = [];
-            rented = _ctx.ChunkPool is null ? null : [];
             var maxLines = Math.Max(1, _ctx.Options.LogChunkMaxLines);
             var maxBytes = Math.Max(1, _ctx.Options.LogChunkMaxBytes);
             var start = _inFlight;
@@ -544,7 +542,7 @@ internal sealed class Log : PersistedEntity, ILog
                 var lineBytes = _pending.GetLineByteCount(i);
                 if (i > start && (i - start >= maxLines || bytes + lineBytes > maxBytes))
                 {
-                    chunks.Add(Chunk(key, start, i - start, rented));
+                    chunks.Add(_pending.ToChunk(key, start, i - start));
                     start = i;
                     bytes = 0;
                 }
@@ -552,37 +550,19 @@ internal sealed class Log : PersistedEntity, ILog
                 bytes += lineBytes;
             }
 
-            chunks.Add(Chunk(key, start, count - start, rented));
+            chunks.Add(_pending.ToChunk(key, start, count - start));
         }
 
         snapshot.Row = new StoredLog(key, Name, Kind, _finished, _storedLines, _storedBytes);
         snapshot.Chunks = chunks;
-        snapshot.Rented = rented;
-        snapshot.Pool = _ctx.ChunkPool;
         snapshot.Lines = count - _inFlight;
         snapshot.LogBytes = _pendingBytes;
         _inFlight = count;
         _pendingBytes = 0;
     }
 
-    // A chunk of the pending lines: backed by a pooled array (recorded in rented) when the store keeps no chunk
-    // memory, else by an exact-size array of its own that the store may keep.
-    private StoredLogChunk Chunk(LogKey key, int start, int count, List<byte[]>? rented)
-    {
-        if (rented is null)
-        {
-            return _pending.ToChunk(key, start, count);
-        }
-
-        var chunk = _pending.ToPooledChunk(key, start, count, _ctx.ChunkPool!, out var array);
-        rented.Add(array);
-        return chunk;
-    }
-
     internal override void OnCommitted(EntitySnapshot snapshot)
     {
-        // The store has finished with the snapshot's chunks: their pooled arrays (if any) go back.
-        snapshot.ReturnRented();
         lock (_build.Sync)
         {
             if (_poisoned is null)
@@ -611,7 +591,6 @@ internal sealed class Log : PersistedEntity, ILog
 
     internal override void OnDropped(EntitySnapshot snapshot, Exception cause)
     {
-        snapshot.ReturnRented();
         lock (_build.Sync)
         {
             _poisoned ??= cause;

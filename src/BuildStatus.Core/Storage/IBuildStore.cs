@@ -105,22 +105,6 @@ public interface IBuildStore : IAsyncDisposable
     Task PrepareAsync(WriteBatch batch, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <summary>
-    /// Gets whether the store may keep a reference to the memory of a <see cref="StoredLogChunk"/> it was given (its
-    /// <see cref="StoredLogChunk.Utf8Text"/> and <see cref="StoredLogChunk.Channels"/>) after the
-    /// <see cref="ApplyAsync"/> call that committed or rejected it has completed. The default is
-    /// <see langword="true"/>, which is always safe.
-    /// </summary>
-    /// <remarks>
-    /// A store that copies what it needs while <see cref="PrepareAsync"/> or <see cref="ApplyAsync"/> runs (one that
-    /// encodes or writes the bytes, like the SQLite store) returns <see langword="false"/>: Core then backs the chunks
-    /// of its batches with pooled arrays and reuses them once the batch is committed or quarantined, so writing logs
-    /// allocates no array per chunk. Such a store must not read a chunk's memory after that call has completed,
-    /// including from work it started in <see cref="PrepareAsync"/> (Core awaits the preparation before it applies
-    /// the batch). Read once, when the host starts.
-    /// </remarks>
-    bool RetainsChunkMemory => true;
-
-    /// <summary>
     /// Allocates the next build number of <see cref="StoredBuild.BuilderName"/> and inserts the build with it, in
     /// one transaction. Numbers start at 1, are unique per builder even when several hosts share the store, and
     /// are greater than every number stored for that builder and every number allocated for it before (a number

@@ -8,9 +8,7 @@ namespace BuildStatus.Storage;
 /// <summary>
 /// Consecutive whole lines of one log, held as UTF-8: <see cref="Utf8Text"/> is every line's text followed by
 /// <c>'\n'</c>, and <see cref="Channels"/> has one byte per line. Immutable once constructed, so a backend may keep
-/// a reference to it (or to its memory) for as long as it likes, unless it says it does not
-/// (<see cref="IBuildStore.RetainsChunkMemory"/> is <see langword="false"/>): then Core reuses the memory once the
-/// <see cref="IBuildStore.ApplyAsync"/> call that committed or rejected the chunk has completed.
+/// a reference to it (or to its memory) for as long as it likes.
 /// </summary>
 /// <remarks>
 /// <para>

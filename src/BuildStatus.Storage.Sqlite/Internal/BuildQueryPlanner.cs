@@ -117,15 +117,16 @@ internal static class BuildQueryPlanner
     /// <summary>
     /// Counts the builder's builds in the query's time range, up to <see cref="NarrowTimeRange"/>, and finds its
     /// <em>time ceiling</em>: a number above every build of the builder in the range, from the newest block of
-    /// <see cref="StartBlockSize"/> numbers whose start-time bounds meet the range (<c>build_start_blocks</c>, walked
-    /// newest first from <see cref="BuildQuery.BeforeNumber"/>'s block). One row: <c>InRange</c>, and
-    /// <c>Ceiling</c>, <see langword="null"/> when no block meets the range (then no build is in it).
+    /// <see cref="StartBlockSize"/> numbers whose lower bound of start times is before the range's end
+    /// (<c>build_start_blocks</c>, walked newest first from <see cref="BuildQuery.BeforeNumber"/>'s block). One row:
+    /// <c>InRange</c>, and <c>Ceiling</c>, <see langword="null"/> when no block qualifies (then no build is in the range).
     /// </summary>
     /// <remarks>
     /// A wide range is then walked newest first below the ceiling only: a range that ends long before the newest
-    /// build skips at most one block of later builds instead of all of them. The bounds hold whatever the order of
+    /// build skips at most one block of later builds instead of all of them. The bound holds whatever the order of
     /// start times and numbers, so the ceiling never leaves out a matching build; when start times rise with the
-    /// numbers it is within <see cref="StartBlockSize"/> of the newest match.
+    /// numbers it is within <see cref="StartBlockSize"/> of the newest match. A range with no end gets the
+    /// builder's newest block: such a range is met by the newest builds when start times rise.
     /// </remarks>
     public static (string Sql, DynamicParameters Parameters) CountTimeRange(BuildQuery query)
     {
@@ -147,11 +148,6 @@ internal static class BuildQueryPlanner
         if (query.StartedBefore is not null)
         {
             sql.Append(" AND t.min_started < @To");
-        }
-
-        if (query.StartedAtOrAfter is not null)
-        {
-            sql.Append(" AND t.max_started >= @From");
         }
 
         sql.Append(" ORDER BY t.block DESC LIMIT 1) AS Ceiling");

@@ -89,7 +89,7 @@ internal static class SchemaMigrator
         {
             throw new BuildStoreException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Migrating the SQLite database to schema version {targetVersion} left {broken} rows whose foreign key refers to no row; nothing was changed."));
+                $"Migrating the SQLite database to schema version {targetVersion} would leave {broken} rows whose foreign key refers to no row (rows the file already held, or a defect of the migration); nothing was changed."));
         }
 
         transaction.Commit();

@@ -13,7 +13,7 @@ namespace BuildStatus.Storage.Postgres;
 /// <para>
 /// Connections: the store takes a pooled connection for each call and gives it back when the call returns; it holds
 /// none while idle. At most one batch runs at a time per store (Core's single writer), plus one connection per build
-/// start, per read and for pruning in progress. When the store builds its own data source from
+/// start, per read, per instance call (a heartbeat, a claim) and for pruning in progress. When the store builds its own data source from
 /// <see cref="PostgresStorageOptions.ConnectionString"/>, its pool is bounded by
 /// <see cref="PostgresStorageOptions.MaxConnections"/>, so a host never opens more, however many builds or
 /// subscribers it has.

@@ -16,9 +16,14 @@ public sealed class ClusterHostTests
 
     private static string NewSchema() => "h_" + Guid.NewGuid().ToString("N")[..20];
 
-    private static async Task<ServiceProvider> StartHostAsync(string schema, string hostName, TimeSpan? stopTimeout = null)
+    private static async Task<ServiceProvider> StartHostAsync(string schema, string hostName, TimeSpan? stopTimeout = null, TimeSpan? clockSkew = null)
     {
         var services = new ServiceCollection();
+        if (clockSkew is { } skew)
+        {
+            services.AddSingleton<TimeProvider>(new SkewedClock(skew));
+        }
+
         services.AddBuildStatus(b => b
             .UsePostgres(o =>
             {
@@ -83,6 +88,25 @@ public sealed class ClusterHostTests
     }
 
     [Test]
+    public async Task HostsWithClocksHoursApart_AgreeOnTheLiveInstances_AndRecoverNothingLive()
+    {
+        var schema = NewSchema();
+        await using var ahead = await StartHostAsync(schema, "ahead", clockSkew: TimeSpan.FromHours(3));
+        await using var behind = await StartHostAsync(schema, "behind", clockSkew: TimeSpan.FromHours(-3));
+        var build = await Host(behind).AddBuilder("linux").StartBuildAsync();
+        await Host(behind).FlushAsync().WaitAsync(Limit);
+
+        // Leases are judged on the server's clock: to the host three hours ahead, the other's lease has not run out.
+        var ids = new[] { Host(ahead).InstanceId!.Value, Host(behind).InstanceId!.Value };
+        await WaitForAsync(() => Task.FromResult(Host(ahead).Instances.Count == 2 && Host(behind).Instances.Count == 2 ? "both" : null));
+        await Task.Delay(5 * HeartbeatMs);
+        Assert.That(Host(ahead).Instances.Select(i => i.Id), Is.EquivalentTo(ids));
+        Assert.That(Host(behind).Instances.Select(i => i.Id), Is.EquivalentTo(ids));
+        Assert.That((await Host(ahead).History.GetBuildAsync("linux", build.Number))!.IsFinished, Is.False, "the host ahead never recovers the live build");
+        await build.FinishAsync(BuildResult.Success).WaitAsync(Limit);
+    }
+
+    [Test]
     public async Task OneHostStopsWithABuildRunning_TheOtherRecoversItOnce_AsRetry()
     {
         var schema = NewSchema();
@@ -142,5 +166,11 @@ public sealed class ClusterHostTests
         var stored = (await store.GetRequestsAsync("linux", null)).Single();
         Assert.That((stored.State, stored.BuildNumber), Is.EqualTo((BuildRequestState.Started, numbers.Single(n => n is not null))));
         Assert.That(await store.QueryBuildsAsync(new BuildQuery("linux")), Has.Count.EqualTo(1), "no second build");
+    }
+
+    /// <summary>The system clock shifted by a fixed skew (its timers run in real time), as on a host whose clock is wrong.</summary>
+    private sealed class SkewedClock(TimeSpan skew) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + skew;
     }
 }

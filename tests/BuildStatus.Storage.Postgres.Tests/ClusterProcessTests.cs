@@ -149,16 +149,20 @@ public sealed class ClusterProcessTests
                 var victim = names[slot];
 
                 // Kill it while it has builds running.
-                await WaitForAsync(async () => (await store.GetUnfinishedBuildsAsync(victim)).Count > 0 ? "running" : null);
+                await WaitForAsync(async () =>
+                {
+                    Assert.That(workers[slot]!.HasExited, Is.False, $"{victim} exited: {workers[slot]!.StdErr}");
+                    return (await store.GetUnfinishedBuildsAsync(victim)).Count > 0 ? "running" : null;
+                });
                 var clock = Stopwatch.StartNew();
                 await workers[slot]!.KillAsync();
                 workers[slot]!.Dispose();
-                await WaitForAsync(async () => (await store.GetUnfinishedBuildsAsync(victim)).Count == 0 ? "recovered" : null);
+                // Recovered: a survivor claimed its instance, finished its builds and completed the recovery.
+                await WaitForAsync(async () => (await InstanceOfHostAsync(cs, victim)).RecoveredAt is not null ? "recovered" : null);
                 recoveries.Add(clock.Elapsed.TotalMilliseconds);
-
-                var (instance, claimedBy, recoveredAt) = await InstanceOfHostAsync(cs, victim);
-                Assert.That(claimedBy, Is.Not.Null, $"{victim}'s instance {instance} was claimed");
-                Assert.That(recoveredAt, Is.Not.Null, $"{victim}'s instance {instance} was recovered");
+                var (instance, claimedBy, _) = await InstanceOfHostAsync(cs, victim);
+                Assert.That(claimedBy, Is.Not.Null.And.Not.EqualTo(instance), $"{victim}'s instance {instance} was claimed by another");
+                Assert.That(await store.GetUnfinishedBuildsAsync(victim), Is.Empty, $"{victim}'s builds are all finished");
                 Start(slot, round);
                 await workers[slot]!.Ready.WaitAsync(Limit);
             }
@@ -203,7 +207,7 @@ public sealed class ClusterProcessTests
             recoveries.Sort();
             TestContext.Out.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"CLUSTER FIGURES W1 on 3 processes, {rounds} kills: recovery after kill p50 {recoveries[recoveries.Count / 2]:F0} ms, max {recoveries[^1]:F0} ms (lease {LeaseMs} + heartbeat {HeartbeatMs} ms); {acked} acknowledged builds ({lines} lines) all intact; {retried} builds retried; final recovery by a fresh host: {last} instances"));
+                $"CLUSTER FIGURES W1 on 3 processes, {rounds} kills: recovery complete after kill p50 {recoveries[recoveries.Count / 2]:F0} ms, max {recoveries[^1]:F0} ms (lease {LeaseMs} + heartbeat {HeartbeatMs} ms); {acked} acknowledged builds ({lines} lines) all intact; {retried} builds retried; final recovery by a fresh host: {last} instances"));
         }
         finally
         {

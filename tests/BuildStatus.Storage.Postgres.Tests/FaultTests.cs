@@ -25,6 +25,10 @@ public sealed class FaultTests
                     o.MaxWriteAttempts = 1000;
                     o.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
                     o.RetryMaxDelay = TimeSpan.FromMilliseconds(500);
+
+                    // One host: no heartbeat during the test, so only the calls under test take connections.
+                    o.HeartbeatInterval = TimeSpan.FromMinutes(10);
+                    o.LeaseDuration = TimeSpan.FromMinutes(30);
                 }))
             .BuildServiceProvider();
 
@@ -194,6 +198,9 @@ public sealed class FaultTests
             await host.StartAsync();
             host.AddBuilder("linux");
             var build = await host.StartBuildAsync("linux");
+
+            // The writer idle first: a connection it held while the slots fill would be free again afterwards.
+            await host.FlushAsync();
 
             // Take every connection a non-superuser may have.
             for (var i = 0; i < 20; i++)

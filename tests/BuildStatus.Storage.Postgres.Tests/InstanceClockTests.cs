@@ -103,6 +103,37 @@ public sealed class InstanceClockTests
     }
 
     [Test]
+    public async Task ClaimDeadInstancesAsync_DeadInstanceWithATransactionStillOpen_IsSkippedNotWaitedFor_ClaimedOnceItEnds()
+    {
+        var schema = NewSchema();
+        await using var zombie = NewStore(schema);
+        await using var claimer = NewStore(schema);
+        var z = await zombie.RegisterInstanceAsync("paused-mid-write", DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(500));
+        var c = await claimer.RegisterInstanceAsync("claimer", DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
+
+        // A write of the zombie's, paused inside its transaction: it holds the instance's row FOR SHARE, as every
+        // batch and build start of an instance does until it commits.
+        await using var paused = new NpgsqlConnection(Database.ConnectionString);
+        await paused.OpenAsync();
+        await using var transaction = await paused.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand($"SELECT claimed_by FROM {schema}.instances WHERE id = {z.Id} FOR SHARE", paused, transaction))
+        {
+            await hold.ExecuteScalarAsync();
+        }
+
+        while (await ServerNowAsync() < z.ExpiresAt)
+        {
+            await Task.Delay(100);
+        }
+
+        // Before: the claim waited for the paused transaction's lock, and with it the claimer's whole heartbeat.
+        Assert.That(await claimer.ClaimDeadInstancesAsync(c.Id, DateTimeOffset.UtcNow).WaitAsync(Wait), Is.Empty, "skipped while its transaction is open");
+        await transaction.RollbackAsync();
+        var claimed = await claimer.ClaimDeadInstancesAsync(c.Id, DateTimeOffset.UtcNow).WaitAsync(Wait);
+        Assert.That(claimed.Select(i => i.Id), Is.EqualTo(new[] { z.Id }));
+    }
+
+    [Test]
     public async Task CreateBuildAsync_ManyInstancesAtOnce_NumbersUniqueAndEachCreationOnce()
     {
         var schema = NewSchema();

@@ -126,4 +126,33 @@ public sealed class RegistrationTests
             Assert.That(() => services.AddBuildStatus(b => b.UsePostgres((Action<PostgresStorageOptions>)null!)), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("configure"));
         });
     }
+
+    [Test]
+    public async Task ReadmeClusterHost_AsWritten_StartsAsAnInstanceWithTheLease()
+    {
+        // The README's "Several hosts on PostgreSQL" registration, with the test database in place of db.example.org.
+        var connectionString = Database.ConnectionString;
+        var services = new ServiceCollection();
+        services.AddBuildStatus(b => b
+            .UsePostgres(connectionString)
+            .Configure(o =>
+            {
+                o.HostName = "ci-1";                            // "ci-2", "ci-3" on the other hosts
+                o.HeartbeatInterval = TimeSpan.FromSeconds(2);  // default 10 s
+                o.LeaseDuration = TimeSpan.FromSeconds(6);      // default 30 s; a dead host's builds are Retry within ~8 s
+            }));
+        await using var provider = services.BuildServiceProvider();
+        var host = provider.GetRequiredService<IBuildStatusHost>();
+
+        await host.StartAsync();
+        try
+        {
+            var me = host.Instances.Single(i => i.Id == host.InstanceId);
+            Assert.That((me.HostName, me.ExpiresAt - me.HeartbeatAt), Is.EqualTo(("ci-1", TimeSpan.FromSeconds(6))));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
 }

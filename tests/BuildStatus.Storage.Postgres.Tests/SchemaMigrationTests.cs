@@ -79,6 +79,39 @@ public sealed class SchemaMigrationTests
     }
 
     [Test]
+    public async Task InitializeAsync_Version1WithBuilds_UpgradesToInstances_OldBuildsKeptWithoutAnInstance()
+    {
+        var schema = NewSchema();
+        await using (var connection = new NpgsqlConnection(Database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            Assert.That(await SchemaMigrator.MigrateAsync(connection, schema, CancellationToken.None, targetVersion: 1), Is.EqualTo(1));
+        }
+
+        await using (var v1 = new NpgsqlConnection(Database.ConnectionString))
+        {
+            // A build written by version 1 of the schema (no instance columns yet).
+            await v1.OpenAsync();
+            await using var insert = new NpgsqlCommand(
+                $"INSERT INTO {schema}.builders (name, last_number) VALUES ('linux', 1); "
+                + $"INSERT INTO {schema}.builds (builder_id, number, host_name, started_at, state_text) SELECT id, 1, 'old-host', 0, 'building' FROM {schema}.builders",
+                v1);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var store = new PostgresBuildStore(Database.Options(schema));
+        await store.InitializeAsync();
+
+        Assert.That(await ScalarAsync($"SELECT max(version) FROM {schema}.schema_version"), Is.EqualTo(SchemaMigrator.LatestVersion));
+        var instance = await store.RegisterInstanceAsync("new-host", DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+        Assert.That(await store.GetUnfinishedBuildsOfInstanceAsync(instance.Id), Is.Empty, "a build from before instances belongs to no instance");
+        Assert.That((await store.GetUnfinishedBuildsAsync("old-host")).Select(b => b.Number), Is.EqualTo(new[] { 1 }), "it is still found by its host name");
+        var number = await store.CreateBuildAsync(TestData.Build() with { InstanceId = instance.Id, CreationId = $"{instance.Id}:1" });
+        Assert.That(number, Is.EqualTo(2));
+        Assert.That((await store.GetUnfinishedBuildsOfInstanceAsync(instance.Id)).Select(b => b.Number), Is.EqualTo(new[] { 2 }));
+    }
+
+    [Test]
     public async Task InitializeAsync_NewerSchemaVersion_ThrowsNamingBothVersionsAndRefusesReads()
     {
         var schema = NewSchema();

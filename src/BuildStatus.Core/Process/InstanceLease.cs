@@ -28,6 +28,11 @@ internal sealed partial class InstanceLease : IDisposable
     private long _fencedId;
     private volatile bool _isFenced;
 
+    // The store's clock minus this host's, as seen at the last registration or renewal (zero for a store that keeps
+    // Core's times; a database server stamps its own), so the live instances are judged on the clock every host
+    // shares. Ticks, written and read with Volatile (registration, the heartbeat loop and the fencing task).
+    private long _storeClockOffset;
+
     public InstanceLease(IBuildInstanceStore store, BuildStatusHost host, HostContext ctx)
     {
         _store = store;
@@ -62,7 +67,9 @@ internal sealed partial class InstanceLease : IDisposable
     public async Task RegisterAsync(CancellationToken cancellationToken)
     {
         var options = _ctx.Options;
-        var instance = await _store.RegisterInstanceAsync(options.HostName, _ctx.Now, options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+        var asked = _ctx.Now;
+        var instance = await _store.RegisterInstanceAsync(options.HostName, asked, options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _storeClockOffset, (instance.HeartbeatAt - asked).Ticks);
         _current = instance;
         _ctx.Pipeline.InstanceId = instance.Id;
         _ctx.Metrics.Instance.Set(instance.Id);
@@ -98,7 +105,8 @@ internal sealed partial class InstanceLease : IDisposable
 
         try
         {
-            var renewed = await _store.RenewLeaseAsync(me.Id, _ctx.Now, _ctx.Options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+            var asked = _ctx.Now;
+            var renewed = await _store.RenewLeaseAsync(me.Id, asked, _ctx.Options.LeaseDuration, cancellationToken).ConfigureAwait(false);
             if (renewed is null)
             {
                 await OnFencedAsync(new InstanceFencedException($"The lease of instance {me.Id} could not be renewed: another instance claimed it for recovery.")).ConfigureAwait(false);
@@ -108,6 +116,7 @@ internal sealed partial class InstanceLease : IDisposable
             if (_current?.Id == renewed.Id)
             {
                 _current = renewed;
+                Volatile.Write(ref _storeClockOffset, (renewed.HeartbeatAt - asked).Ticks);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -133,7 +142,7 @@ internal sealed partial class InstanceLease : IDisposable
 
     private async Task RefreshLiveAsync(CancellationToken cancellationToken)
     {
-        var now = _ctx.Now;
+        var now = _ctx.Now + TimeSpan.FromTicks(Volatile.Read(ref _storeClockOffset));
         var all = await _store.GetInstancesAsync(cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _live, all.Where(i => i.IsLiveAt(now)).ToArray());
     }

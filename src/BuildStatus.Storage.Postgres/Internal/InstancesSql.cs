@@ -15,10 +15,11 @@ namespace BuildStatus.Storage.Postgres.Internal;
 /// set, which only the conformance suite does.
 /// </para>
 /// <para>
-/// Atomicity without exceptions as control flow: a claim is one <c>UPDATE ... WHERE &lt;still claimable&gt; RETURNING</c>.
-/// Of two transactions that update the same row, the second waits for the first and then re-checks its
-/// <c>WHERE</c> on the row the first committed (READ COMMITTED), so it finds the row no longer claimable and leaves it:
-/// each dead instance and each pending request goes to exactly one claimer. A claimer first takes its own row
+/// Atomicity without exceptions as control flow: a claim of dead instances is one <c>UPDATE ... RETURNING</c> of the
+/// claimable rows, taken <c>FOR UPDATE SKIP LOCKED</c>: a row another claimer holds is skipped, and a row whose claim
+/// committed meanwhile fails the re-checked <c>WHERE</c> (READ COMMITTED). A request claim is one
+/// <c>UPDATE ... WHERE state = pending</c>: of two, the second waits for the first and then finds the row no longer
+/// pending. Each dead instance and each pending request goes to exactly one claimer. A claimer first takes its own row
 /// <c>FOR SHARE</c> in the same transaction, so it cannot claim while being claimed itself.
 /// </para>
 /// </remarks>
@@ -54,10 +55,17 @@ internal sealed class InstancesSql
         // Dead: stopped, or its lease ran out on the server's clock. Claimable: nobody claimed it, or its claimer is
         // itself dead now, or the claimer is this instance (a claim it made whose recovery did not complete, e.g. the
         // commit's answer was lost: the next heartbeat takes it up again instead of leaving it claimed forever).
-        _claimDead = $"UPDATE {s}.instances i SET claimed_by = $1 FROM (SELECT {now} AS at) t "
+        // The candidates are locked FOR UPDATE SKIP LOCKED: a row another claimer is updating, or that a write of
+        // its own instance holds FOR SHARE (a transaction of that instance still open: it may yet commit), is left
+        // for a later heartbeat instead of being waited for, so a host paused inside a transaction never blocks
+        // its claimers' heartbeats.
+        _claimDead = $"WITH t AS (SELECT {now} AS at), "
+            + $"c AS (SELECT i.id FROM {s}.instances i, t "
             + "WHERE i.id <> $1 AND i.recovered_at IS NULL AND (i.stopped_at IS NOT NULL OR i.expires_at <= t.at) "
             + "AND (i.claimed_by IS NULL OR i.claimed_by = $1 OR NOT EXISTS ("
             + $"SELECT 1 FROM {s}.instances h WHERE h.id = i.claimed_by AND h.stopped_at IS NULL AND h.claimed_by IS NULL AND h.expires_at > t.at)) "
+            + "FOR UPDATE OF i SKIP LOCKED) "
+            + $"UPDATE {s}.instances i SET claimed_by = $1 FROM c WHERE i.id = c.id "
             + $"RETURNING i.{Columns.Replace(", ", ", i.", StringComparison.Ordinal)}";
         _complete = $"UPDATE {s}.instances SET recovered_at = {now.Replace("$2", "$3", StringComparison.Ordinal)} WHERE id = $1 AND claimed_by = $2 AND recovered_at IS NULL";
         _claimRequest = $"UPDATE {s}.build_requests SET state = 1, claimed_by = $2 WHERE id = $1 AND state = 0";

@@ -16,7 +16,8 @@ namespace BuildStatus.Storage.Postgres;
 /// <c>NOTIFY</c> carries only the newest sequence (a number, far below the server's 8,000-byte payload limit).
 /// </para>
 /// <para>
-/// Connections: the listener holds one connection while some subscriber on this host asks for other hosts' events
+/// Connections: from the first wait for events (a subscriber on this host asked for other hosts' events) until the
+/// store is disposed, the listener holds one connection
 /// (a connection of the store's pool, counted in <see cref="PostgresStorageOptions.MaxConnections"/>, or one opened
 /// with <see cref="PostgresStorageOptions.ListenConnectionString"/> when that is set — required behind a pooler in
 /// transaction mode such as PgBouncer, which cannot carry <c>LISTEN</c>). After 15 s of silence it checks the

@@ -13,6 +13,7 @@ internal static class PostgresBench
         ConnectionString = options.PostgresConnectionString,
         Schema = schema,
         Compression = Codec(options),
+        ShareEvents = options.ShareEvents,
     });
 
     public static PostgresLogCompression Codec(WorkloadOptions options) => Enum.Parse<PostgresLogCompression>(options.Compression.ToString());

@@ -24,6 +24,9 @@ public sealed class WorkloadOptions
     /// </summary>
     public string? SharedSchema { get; set; }
 
+    /// <summary>Gets or sets whether the PostgreSQL store keeps its event outbox (PostgresStorageOptions.ShareEvents).</summary>
+    public bool ShareEvents { get; set; } = true;
+
     /// <summary>Gets or sets the host name the library runs as (<c>--host-name</c>). The default is <c>bench</c>.</summary>
     public string HostName { get; set; } = "bench";
 
@@ -69,6 +72,7 @@ public sealed class WorkloadOptions
                 case "--store": o.Store = Next().ToLowerInvariant(); break;
                 case "--pg": o.PostgresConnectionString = Next(); break;
                 case "--shared-schema": o.SharedSchema = Next(); break;
+                case "--no-share-events": o.ShareEvents = false; break;
                 case "--host-name": o.HostName = Next(); break;
                 case "--synchronous": o.Synchronous = Enum.Parse<SqliteSynchronous>(Next(), ignoreCase: true); break;
                 case "--compression": o.Compression = Enum.Parse<LogCompression>(Next(), ignoreCase: true); break;
@@ -119,6 +123,7 @@ public sealed class WorkloadOptions
           --store sqlite|postgres|memory|null  history store (default sqlite); null discards writes (no read-back, no queries)
           --pg CONNSTRING          PostgreSQL for --store postgres (default: $BUILDSTATUS_POSTGRES); a fresh schema per run, dropped afterwards
           --shared-schema NAME     postgres: write into NAME, shared with other runner processes (created if missing, kept)
+          --no-share-events        postgres: turn the event outbox off (PostgresStorageOptions.ShareEvents = false)
           --host-name NAME         the library's HostName (default bench; give each process on a shared schema its own)
           --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
           --compression CODEC      none|deflate|gzip|brotli (default: the library's default, brotli)

@@ -39,23 +39,30 @@ public sealed partial class PostgresBuildStore : IBuildEventFeed
     // When the outbox was last pruned (TimeProvider ticks); written under _writeLock only.
     private long _lastEventPrune = long.MinValue;
 
+    /// <summary>Gets whether the store keeps the event outbox (<see cref="PostgresStorageOptions.ShareEvents"/>).</summary>
+    public bool SupportsEvents => _options.ShareEvents;
+
     /// <summary>Gets the listener; for tests.</summary>
     internal EventListener Listener => _listener;
 
     /// <inheritdoc/>
     /// <exception cref="BuildStoreException">The server could not be reached or the read failed; the message names the host, port and database.</exception>
+    /// <exception cref="NotSupportedException"><see cref="PostgresStorageOptions.ShareEvents"/> is off.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public Task<long> GetLastEventSequenceAsync(CancellationToken cancellationToken = default)
     {
+        ThrowIfNotSharing();
         ThrowIfDisposed();
         return ReadAsync((connection, token) => Wrap(() => _outbox.LastAsync(connection, token), "Reading the event outbox"), cancellationToken);
     }
 
     /// <inheritdoc/>
     /// <exception cref="BuildStoreException">The server could not be reached or the read failed; the message names the host, port and database.</exception>
+    /// <exception cref="NotSupportedException"><see cref="PostgresStorageOptions.ShareEvents"/> is off.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public Task<StoredEventPage> ReadEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default)
     {
+        ThrowIfNotSharing();
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         ThrowIfDisposed();
@@ -65,11 +72,21 @@ public sealed partial class PostgresBuildStore : IBuildEventFeed
     /// <inheritdoc/>
     /// <remarks>Starts the store's listener on first use (see the type's remarks); returns at once when a notification
     /// above <paramref name="afterSequence"/> has already arrived.</remarks>
+    /// <exception cref="NotSupportedException"><see cref="PostgresStorageOptions.ShareEvents"/> is off.</exception>
     /// <exception cref="ObjectDisposedException">The store has been disposed.</exception>
     public Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        ThrowIfNotSharing();
         ThrowIfDisposed();
         return _listener.WaitAsync(afterSequence, timeout, cancellationToken);
+    }
+
+    private void ThrowIfNotSharing()
+    {
+        if (!_options.ShareEvents)
+        {
+            throw new NotSupportedException("This PostgreSQL store does not share events: PostgresStorageOptions.ShareEvents is off.");
+        }
     }
 
     private async Task<T> Wrap<T>(Func<Task<T>> read, string what)
@@ -87,6 +104,11 @@ public sealed partial class PostgresBuildStore : IBuildEventFeed
     // Called with _writeLock held, after a batch committed: deletes expired events at most once a minute.
     private async Task PruneEventsIfDueAsync(NpgsqlConnection connection)
     {
+        if (!_options.ShareEvents)
+        {
+            return;
+        }
+
         var now = _timeProvider.GetTimestamp();
         if (_lastEventPrune != long.MinValue && _timeProvider.GetElapsedTime(_lastEventPrune, now) < EventPruneInterval)
         {

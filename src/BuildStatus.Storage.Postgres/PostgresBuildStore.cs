@@ -82,7 +82,8 @@ public sealed partial class PostgresBuildStore : IBuildStore, IBuildInstanceStor
 
         _target = new ConnectionTarget(_dataSource);
         _codec = new LogChunkCodec(_options.Compression, _options.CompressionLevel);
-        _applier = new BatchApplier(_options.Schema, _outbox = new EventOutbox(_options.Schema));
+        _outbox = new EventOutbox(_options.Schema);
+        _applier = new BatchApplier(_options.Schema, _options.ShareEvents ? _outbox : null);
         _reader = new HistoryReader(_options.Schema);
         _pruner = new RetentionPruner(_options.Schema);
         _listener = new EventListener(OpenListenConnectionAsync, _outbox.Channel, _timeProvider);

@@ -63,6 +63,25 @@ public sealed class OutboxTests
         Assert.That((await reader.ReadEventsAsync(start, 10)).Events, Has.Count.EqualTo(1));
     }
 
+    [Test]
+    public async Task ShareEventsOff_NoFeed_AndABatchsEventsAreNotWritten()
+    {
+        var schema = "o_" + Guid.NewGuid().ToString("N")[..20];
+        await using var on = new PostgresBuildStore(Database.Options(schema));
+        var options = Database.Options(schema);
+        options.ShareEvents = false;
+        await using var quiet = new PostgresBuildStore(options);
+        await on.InitializeAsync();
+        var start = await on.GetLastEventSequenceAsync();
+
+        await quiet.ApplyAsync(new WriteBatch { Builds = [Build(1)], Events = [Started(1)] });
+
+        Assert.That(((IBuildEventFeed)quiet).SupportsEvents, Is.False, "Core derives no events for it");
+        Assert.ThrowsAsync<NotSupportedException>(async () => await quiet.ReadEventsAsync(0, 10));
+        Assert.That((await on.ReadEventsAsync(start, 10)).Events, Is.Empty, "the batch's rows were written, its events were not");
+        Assert.That(await on.GetBuildAsync(new BuildKey("linux", 1)), Is.Not.Null);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -75,9 +75,9 @@ internal sealed partial class BatchApplier
     // How many batches needed the careful form (Interlocked); for tests.
     private long _carefulRuns;
 
-    private readonly EventOutbox _outbox;
+    private readonly EventOutbox? _outbox;
 
-    public BatchApplier(string schema, EventOutbox outbox)
+    public BatchApplier(string schema, EventOutbox? outbox)
     {
         _outbox = outbox;
         var s = "\"" + schema + "\"";
@@ -322,7 +322,7 @@ internal sealed partial class BatchApplier
 
             // The outbox last: its lock is held from the insert to the commit, as short as it can be. Like the two
             // above, its statements have no expected count.
-            _outbox.AddTo(npgsqlBatch, batch.Events, batch.InstanceId);
+            _outbox?.AddTo(npgsqlBatch, batch.Events, batch.InstanceId);
 
             var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using BuildStatus;
 using BuildStatus.CrashWorker;
+using BuildStatus.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 // Usage: BuildStatus.CrashWorker --db PATH --journal PATH --seed N --host NAME [--parallel N] [--builds N]
@@ -60,10 +61,29 @@ async Task RunAsync(Random rng)
     {
         var builderName = "builder-" + rng.Next(3);
         var builder = host.FindBuilder(builderName) ?? host.AddBuilder(builderName, "crash test 'builder' \"" + builderName + "\"");
-        var build = await builder.StartBuildAsync(new BuildStartInfo { Reason = "crash; DROP TABLE builds; --" });
+        IBuild build;
+        try
+        {
+            build = await builder.StartBuildAsync(new BuildStartInfo { Reason = "crash; DROP TABLE builds; --" });
+        }
+        catch (BuildStoreException ex)
+        {
+            // The database is unreachable (a server restart): the number is allocated there, so wait and start again.
+            Console.Error.WriteLine($"START FAILED {builder.Name}: {ex.Message}");
+            await Task.Delay(100);
+            Interlocked.Increment(ref remaining);
+            continue;
+        }
+
         try
         {
             await RunBuildAsync(rng, builder, build);
+        }
+        catch (BuildStoreException ex) when (!build.IsFinished || build.Result != BuildResult.Retry)
+        {
+            // The finish could not be confirmed while the database was unreachable: the build is not acknowledged (it
+            // may still land once the server is back); the load goes on.
+            Console.Error.WriteLine($"UNCONFIRMED {builder.Name} #{build.Number}: {ex.Message}");
         }
         catch (Exception ex) when (build is { IsFinished: true, Result: BuildResult.Retry } && build.StateText.StartsWith("lost:", StringComparison.Ordinal))
         {

@@ -33,6 +33,10 @@ internal sealed partial class InstanceLease : IDisposable
     // shares. Ticks, written and read with Volatile (registration, the heartbeat loop and the fencing task).
     private long _storeClockOffset;
 
+    // Whether the last heartbeat could not renew the lease (the store was unreachable). Owned by the heartbeat loop
+    // (TickAsync runs on it alone).
+    private bool _lastRenewalFailed;
+
     public InstanceLease(IBuildInstanceStore store, BuildStatusHost host, HostContext ctx)
     {
         _store = store;
@@ -103,6 +107,7 @@ internal sealed partial class InstanceLease : IDisposable
             return;
         }
 
+        var renewedNow = false;
         try
         {
             var asked = _ctx.Now;
@@ -118,15 +123,26 @@ internal sealed partial class InstanceLease : IDisposable
                 _current = renewed;
                 Volatile.Write(ref _storeClockOffset, (renewed.HeartbeatAt - asked).Ticks);
             }
+
+            renewedNow = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             Log.RenewFailed(_logger, ex, me.Id);
         }
 
+        // After an outage of the store longer than the lease, every instance's lease has run out on the store's clock;
+        // the first host back must not recover the others before they had a heartbeat to renew theirs. So a host
+        // judges others dead only from its second successful renewal in a row.
+        var mayRecover = renewedNow && !_lastRenewalFailed;
+        _lastRenewalFailed = !renewedNow;
         try
         {
-            await RecoverDeadAsync(cancellationToken).ConfigureAwait(false);
+            if (mayRecover)
+            {
+                await RecoverDeadAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await RefreshLiveAsync(cancellationToken).ConfigureAwait(false);
             await _host.SyncRequestsAsync(_store, cancellationToken).ConfigureAwait(false);
         }

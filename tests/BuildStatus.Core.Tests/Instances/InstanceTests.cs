@@ -261,6 +261,38 @@ public sealed class InstanceTests
         await build.FinishAsync().WaitAsync(Limit);
     }
 
+    [Test]
+    public async Task StorageOutageLongerThanTheLease_TheFirstHostBackDoesNotRecoverTheOthers()
+    {
+        // Before: the first host whose heartbeat reached the store again found the other's lease run out (the outage
+        // was longer than the lease) and finished its running build as Retry, though that host was alive all along.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+        var store = new InMemoryBuildStore();
+        var outage = new Outage();
+        await using var a = await TestHost.StartAsync(o => o.HostName = "a", new OutageStore(store, outage), time);
+        await using var b = await TestHost.StartAsync(o => o.HostName = "b", new OutageStore(store, outage), time);
+        var (build, step, _) = await TestHost.StartBuildWithLogAsync(b.Host);
+        await b.Host.FlushAsync().WaitAsync(Limit);
+        var leaseA = ((BuildStatusHost)a.Host).Lease!;
+        var leaseB = ((BuildStatusHost)b.Host).Lease!;
+
+        outage.Down = true;
+        time.Advance(TimeSpan.FromSeconds(90));
+        await leaseA.TickAsync(CancellationToken.None).WaitAsync(Limit);
+        await leaseB.TickAsync(CancellationToken.None).WaitAsync(Limit);
+        outage.Down = false;
+
+        await leaseA.TickAsync(CancellationToken.None).WaitAsync(Limit);   // a is back first
+        await leaseB.TickAsync(CancellationToken.None).WaitAsync(Limit);   // then b renews
+        await leaseA.TickAsync(CancellationToken.None).WaitAsync(Limit);   // a's next heartbeat: b is live
+
+        Assert.That((await store.GetBuildAsync(new BuildKey("b", build.Number)))!.IsFinished, Is.False, "b's running build is left alone");
+        Assert.That(leaseB.IsFenced, Is.False);
+        step.Finish(BuildResult.Success);
+        await build.FinishAsync().WaitAsync(Limit);
+        Assert.That((await store.GetBuildAsync(new BuildKey("b", build.Number)))!.Result, Is.EqualTo(BuildResult.Success));
+    }
+
     private static async Task TickAsync(FakeTimeProvider time, TestHost host, int heartbeats)
     {
         // Each step past a heartbeat lets the host's timer fire, then runs its tick to the end.
@@ -305,6 +337,35 @@ public sealed class InstanceTests
 
             return ValueTask.CompletedTask;
         }
+    }
+
+    private sealed class Outage
+    {
+        public volatile bool Down;
+    }
+
+    /// <summary>A store that is unreachable while its <see cref="Outage"/> is down: every call throws, as a database that is restarting does.</summary>
+    private sealed class OutageStore(IBuildStore inner, Outage outage) : DelegatingBuildStore(inner)
+    {
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        public override Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+            => outage.Down ? Fail<int>() : base.ApplyAsync(batch, cancellationToken);
+
+        public override Task<StoredInstance?> RenewLeaseAsync(long instanceId, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken = default)
+            => outage.Down ? Fail<StoredInstance?>() : base.RenewLeaseAsync(instanceId, now, lease, cancellationToken);
+
+        public override Task<IReadOnlyList<StoredInstance>> ClaimDeadInstancesAsync(long claimerId, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => outage.Down ? Fail<IReadOnlyList<StoredInstance>>() : base.ClaimDeadInstancesAsync(claimerId, now, cancellationToken);
+
+        public override Task<IReadOnlyList<StoredInstance>> GetInstancesAsync(CancellationToken cancellationToken = default)
+            => outage.Down ? Fail<IReadOnlyList<StoredInstance>>() : base.GetInstancesAsync(cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        private static Task<T> Fail<T>() => Task.FromException<T>(new BuildStoreException("The store is unreachable (test)."));
     }
 
     /// <summary>A store whose every write and lease call waits while paused: a process stopped with SIGSTOP, as the store sees it.</summary>

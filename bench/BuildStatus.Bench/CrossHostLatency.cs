@@ -10,7 +10,7 @@ namespace BuildStatus.Bench;
 /// with its own store and pool on the same schema, watches with <see cref="StatusEventFilter.IncludeOtherHosts"/>.
 /// For each build it measures the time from A's <see cref="IBuild.FinishAsync"/> returning (the finish committed) to
 /// B receiving that build's <see cref="BuildFinished"/>. Both hosts run in this process, on one clock.
-/// Usage: <c>BuildStatus.Bench --cross-host-latency --pg CONNECTION_STRING [--builds N]</c>.
+/// Usage: <c>BuildStatus.Bench --cross-host-latency --pg CONNECTION_STRING [--builds N]</c> (parsed by <see cref="WorkloadOptions"/>).
 /// </summary>
 internal static class CrossHostLatency
 {

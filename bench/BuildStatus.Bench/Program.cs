@@ -7,31 +7,6 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "--cross-host-latency")
-        {
-            var pg = Environment.GetEnvironmentVariable("BUILDSTATUS_POSTGRES");
-            var builds = 200;
-            for (var i = 1; i < args.Length - 1; i++)
-            {
-                if (args[i] == "--pg")
-                {
-                    pg = args[i + 1];
-                }
-                else if (args[i] == "--builds")
-                {
-                    builds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                }
-            }
-
-            if (string.IsNullOrEmpty(pg))
-            {
-                Console.Error.WriteLine("--cross-host-latency needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES).");
-                return 2;
-            }
-
-            return await CrossHostLatency.RunAsync(pg, builds, Console.Out);
-        }
-
         WorkloadOptions options;
         try
         {
@@ -47,6 +22,11 @@ public static class Program
             Console.Error.WriteLine(e.Message);
             Console.Error.WriteLine(WorkloadOptions.Usage);
             return 2;
+        }
+
+        if (options.CrossHostLatency)
+        {
+            return await CrossHostLatency.RunAsync(options.PostgresConnectionString!, options.Builds, Console.Out);
         }
 
 #if DEBUG

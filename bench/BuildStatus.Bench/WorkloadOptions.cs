@@ -57,18 +57,26 @@ public sealed class WorkloadOptions
     /// <summary>Gets or sets the builds of the untimed warm-up run (library and baseline) before the measured one. The default is 200.</summary>
     public int WarmupBuilds { get; set; } = 200;
 
+    /// <summary>
+    /// Gets or sets whether the run measures cross-host event latency on PostgreSQL instead of W1
+    /// (<c>--cross-host-latency</c>, with <see cref="Builds"/> builds, 200 unless <c>--builds</c> is given).
+    /// </summary>
+    public bool CrossHostLatency { get; set; }
+
     /// <summary>Gets or sets whether the table is printed. The default is <see langword="true"/>.</summary>
     public bool Print { get; set; } = true;
 
     public static WorkloadOptions Parse(string[] args)
     {
         var o = new WorkloadOptions();
+        var buildsGiven = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
             switch (args[i])
             {
-                case "--builds": o.Builds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--builds": o.Builds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); buildsGiven = true; break;
+                case "--cross-host-latency": o.CrossHostLatency = true; break;
                 case "--store": o.Store = Next().ToLowerInvariant(); break;
                 case "--pg": o.PostgresConnectionString = Next(); break;
                 case "--shared-schema": o.SharedSchema = Next(); break;
@@ -109,6 +117,14 @@ public sealed class WorkloadOptions
             throw new ArgumentException("--shared-schema needs --store postgres and no --baseline.");
         }
 
+        if (o.CrossHostLatency)
+        {
+            o.Builds = buildsGiven ? o.Builds : 200;
+            return string.IsNullOrWhiteSpace(o.PostgresConnectionString)
+                ? throw new ArgumentException("--cross-host-latency needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES).")
+                : o;
+        }
+
         if (o.Store == "postgres" && string.IsNullOrWhiteSpace(o.PostgresConnectionString))
         {
             throw new ArgumentException("--store postgres needs --pg CONNECTION_STRING (or BUILDSTATUS_POSTGRES in the environment).");
@@ -124,6 +140,7 @@ public sealed class WorkloadOptions
           --pg CONNSTRING          PostgreSQL for --store postgres (default: $BUILDSTATUS_POSTGRES); a fresh schema per run, dropped afterwards
           --shared-schema NAME     postgres: write into NAME, shared with other runner processes (created if missing, kept)
           --no-share-events        postgres: turn the event outbox off (PostgresStorageOptions.ShareEvents = false)
+          --cross-host-latency     instead of W1: two hosts on --pg, commit-to-delivery latency of BuildFinished (--builds, default 200)
           --host-name NAME         the library's HostName (default bench; give each process on a shared schema its own)
           --synchronous MODE       off|normal|full|extra (default: the library's default, normal)
           --compression CODEC      none|deflate|gzip|brotli (default: the library's default, brotli)

@@ -12,9 +12,8 @@ namespace BuildStatus.Storage.Sqlite;
 /// </summary>
 public sealed partial class SqliteBuildStore : IBuildEventFeed
 {
-    // Completed when this store object commits a batch with events; replaced each time. Guarded by _eventGate.
-    private readonly Lock _eventGate = new();
-    private TaskCompletionSource _eventsWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Wakes waiters when this store object commits a batch with events (thread-safe itself).
+    private readonly SequenceSignal _eventsWritten = new();
 
     /// <summary>Gets whether the store writes and reads the event outbox (<see cref="SqliteStorageOptions.ShareEvents"/>).</summary>
     public bool SupportsEvents => _options.ShareEvents;
@@ -87,38 +86,14 @@ public sealed partial class SqliteBuildStore : IBuildEventFeed
 
     /// <inheritdoc/>
     /// <exception cref="NotSupportedException"><see cref="SqliteStorageOptions.ShareEvents"/> is off.</exception>
-    public async Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ThrowIfNotSharing();
-        Task written;
-        lock (_eventGate)
-        {
-            written = _eventsWritten.Task;
-        }
-
-        try
-        {
-            await written.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
+        return _eventsWritten.WaitAsync(afterSequence, timeout, TimeProvider.System, cancellationToken);
     }
 
-    // Called after a batch with events committed.
-    private void SignalEventsWritten()
-    {
-        TaskCompletionSource written;
-        lock (_eventGate)
-        {
-            written = _eventsWritten;
-            _eventsWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        written.TrySetResult();
-    }
+    // Called after a batch with events committed (its sequences are not known here: 0 wakes without recording one).
+    private void SignalEventsWritten() => _eventsWritten.Notify(0);
 
     private void ThrowIfNotSharing()
     {

@@ -1,3 +1,4 @@
+using BuildStatus.Internal;
 using BuildStatus.Storage;
 
 namespace BuildStatus;
@@ -6,11 +7,11 @@ namespace BuildStatus;
 public sealed partial class InMemoryBuildStore : IBuildEventFeed
 {
     // Guarded by _gate, like all of the store's state: the retained events oldest first, the last sequence assigned,
-    // the highest one retention removed, and the task that completes when the next event is written.
+    // the highest one retention removed. The signal (thread-safe itself) wakes waiters after each write.
     private readonly Queue<StoredEvent> _events = new();
+    private readonly SequenceSignal _eventWritten = new();
     private long _lastEventSequence;
     private long _eventsPrunedThrough;
-    private TaskCompletionSource _eventWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Gets how many events the outbox keeps; older ones are removed (retention) and a reader that had not read them is
@@ -62,29 +63,14 @@ public sealed partial class InMemoryBuildStore : IBuildEventFeed
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
-    public async Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<bool> WaitForEventsAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        Task written;
         lock (_gate)
         {
             ThrowIfDisposed();
-            if (_lastEventSequence > afterSequence)
-            {
-                return true;
-            }
-
-            written = _eventWritten.Task;
         }
 
-        try
-        {
-            await written.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
+        return _eventWritten.WaitAsync(afterSequence, timeout, TimeProvider.System, cancellationToken);
     }
 
     // Called under _gate by ApplyAsync, after the batch's rows.
@@ -105,8 +91,6 @@ public sealed partial class InMemoryBuildStore : IBuildEventFeed
             _eventsPrunedThrough = _events.Dequeue().Sequence;
         }
 
-        var written = _eventWritten;
-        _eventWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        written.TrySetResult();
+        _eventWritten.Notify(_lastEventSequence);
     }
 }

@@ -94,18 +94,7 @@ internal sealed partial class BatchApplier
     {
         using var command = new NpgsqlCommand(_instance.CreateBuild, connection);
         var p = command.Parameters;
-        p.Add(Text(build.BuilderName));
-        p.Add(Text(build.HostName));
-        p.Add(Text(build.Reason));
-        p.Add(Text(build.WorkerName));
-        p.Add(Time(build.StartedAt));
-        p.Add(Time(build.FinishedAt));
-        p.Add(Result(build.Result));
-        p.Add(Text(build.StateText));
-        p.Add(Json(Postgres.Internal.Json.Write(build.Changes)));
-        p.Add(Json(Postgres.Internal.Json.Write(build.ResponsibleUsers)));
-        AddStamps(p, build.SourceStamps);
-        AddProperties(p, build.Properties);
+        AddCreateBuildParameters(p, build);
         p.Add(Long(build.InstanceId));
         p.Add(Text(build.CreationId));
 

@@ -189,19 +189,7 @@ internal sealed partial class BatchApplier
         }
 
         using var command = new NpgsqlCommand(_createBuild, connection);
-        var p = command.Parameters;
-        p.Add(Text(build.BuilderName));
-        p.Add(Text(build.HostName));
-        p.Add(Text(build.Reason));
-        p.Add(Text(build.WorkerName));
-        p.Add(Time(build.StartedAt));
-        p.Add(Time(build.FinishedAt));
-        p.Add(Result(build.Result));
-        p.Add(Text(build.StateText));
-        p.Add(Json(Postgres.Internal.Json.Write(build.Changes)));
-        p.Add(Json(Postgres.Internal.Json.Write(build.ResponsibleUsers)));
-        AddStamps(p, build.SourceStamps);
-        AddProperties(p, build.Properties);
+        AddCreateBuildParameters(command.Parameters, build);
 
         // Not cancellable once sent: a cancelled statement might still have committed, and its number would be lost.
         var number = Convert.ToInt32(await command.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false), CultureInfo.InvariantCulture);
@@ -588,6 +576,23 @@ internal sealed partial class BatchApplier
         }
 
         return true;
+    }
+
+    // The parameters both build-creating statements start with ($1..), in this order.
+    private static void AddCreateBuildParameters(NpgsqlParameterCollection p, StoredBuild build)
+    {
+        p.Add(Text(build.BuilderName));
+        p.Add(Text(build.HostName));
+        p.Add(Text(build.Reason));
+        p.Add(Text(build.WorkerName));
+        p.Add(Time(build.StartedAt));
+        p.Add(Time(build.FinishedAt));
+        p.Add(Result(build.Result));
+        p.Add(Text(build.StateText));
+        p.Add(Json(Postgres.Internal.Json.Write(build.Changes)));
+        p.Add(Json(Postgres.Internal.Json.Write(build.ResponsibleUsers)));
+        AddStamps(p, build.SourceStamps);
+        AddProperties(p, build.Properties);
     }
 
     private static void AddStamps(IList<NpgsqlParameter> p, IReadOnlyList<SourceStamp> stamps)

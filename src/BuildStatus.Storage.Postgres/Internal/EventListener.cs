@@ -10,8 +10,8 @@ namespace BuildStatus.Storage.Postgres.Internal;
 /// a query after <see cref="KeepaliveInterval"/> of silence, so a dead connection is noticed without traffic.
 /// </summary>
 /// <remarks>
-/// Threading: <c>_notified</c> and <c>_signal</c> are guarded by <c>_gate</c> (written by the listen loop and the
-/// notification handler, read by waiters on any thread); the connection is owned by the listen loop task alone.
+/// Threading: <c>_loop</c> is guarded by <c>_gate</c>; the signal is thread-safe itself (notified by the listen loop
+/// and the notification handler, waited on by readers on any thread); the connection is owned by the listen loop.
 /// </remarks>
 internal sealed class EventListener : IAsyncDisposable
 {
@@ -23,9 +23,8 @@ internal sealed class EventListener : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly SequenceSignal _signal = new();
     private Task? _loop;
-    private long _notified;
-    private TaskCompletionSource _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _reconnects;
 
     public EventListener(Func<CancellationToken, Task<NpgsqlConnection>> open, string channel, TimeProvider time)
@@ -42,29 +41,14 @@ internal sealed class EventListener : IAsyncDisposable
     public bool IsListening { get; private set; }
 
     /// <summary>Waits until a notification above <paramref name="afterSequence"/> arrives, LISTEN is re-established, or the timeout passes.</summary>
-    public async Task<bool> WaitAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<bool> WaitAsync(long afterSequence, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Task signal;
         lock (_gate)
         {
             _loop ??= Task.Run(() => ListenAsync(_stop.Token), CancellationToken.None);
-            if (_notified > afterSequence)
-            {
-                return true;
-            }
-
-            signal = _signal.Task;
         }
 
-        try
-        {
-            await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
+        return _signal.WaitAsync(afterSequence, timeout, _time, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -91,18 +75,7 @@ internal sealed class EventListener : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private void Wake(long sequence)
-    {
-        TaskCompletionSource signal;
-        lock (_gate)
-        {
-            _notified = Math.Max(_notified, sequence);
-            signal = _signal;
-            _signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        signal.TrySetResult();
-    }
+    private void Wake(long sequence) => _signal.Notify(sequence);
 
     private async Task ListenAsync(CancellationToken token)
     {

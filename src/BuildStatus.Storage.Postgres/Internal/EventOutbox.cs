@@ -21,6 +21,7 @@ internal sealed class EventOutbox
     private readonly string _read;
     private readonly string _last;
     private readonly string _prune;
+    private readonly string _horizon;
 
     public EventOutbox(string schema)
     {
@@ -34,6 +35,7 @@ internal sealed class EventOutbox
         _last = $"SELECT coalesce((SELECT max(seq) FROM {s}.events), (SELECT pruned_through FROM {s}.event_horizon))";
         _prune = $"WITH gone AS (DELETE FROM {s}.events WHERE seq <= (SELECT max(seq) FROM {s}.events WHERE written_at < now() - $1::interval) RETURNING seq) "
             + $"UPDATE {s}.event_horizon SET pruned_through = greatest(pruned_through, (SELECT max(seq) FROM gone)) WHERE (SELECT max(seq) FROM gone) IS NOT NULL";
+        _horizon = $"SELECT pruned_through FROM {s}.event_horizon";
         Schema = schema;
     }
 
@@ -151,7 +153,7 @@ internal sealed class EventOutbox
             }
 
             long prunedThrough;
-            var horizon = new NpgsqlCommand($"SELECT pruned_through FROM \"{Schema}\".event_horizon", connection, transaction);
+            var horizon = new NpgsqlCommand(_horizon, connection, transaction);
             await using (horizon.ConfigureAwait(false))
             {
                 prunedThrough = (long)(await horizon.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;

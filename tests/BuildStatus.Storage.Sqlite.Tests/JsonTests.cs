@@ -9,7 +9,7 @@ public sealed class JsonTests
     [Test]
     public void Write_EmptyCollections_SameTextAsTheSerializer()
     {
-        var context = SqliteJsonContext.Default;
+        var context = ColumnJsonContext.Default;
         Assert.Multiple(() =>
         {
             Assert.That(Json.Write(Array.Empty<string>()), Is.EqualTo(JsonSerializer.Serialize(Array.Empty<string>(), context.IReadOnlyListString)));

@@ -79,6 +79,13 @@ public static class Program
             o.WriteLine(string.Create(c, $"  baseline: {b.Schema}; {b.LinesPerChunk} lines per chunk (the library's average in this run), {b.BuildsPerTransaction} builds per transaction; db {b.DatabaseBytes / 1e6:0.0} MB"));
         }
 
+        if (r.BaselineDurableStarts is { } d)
+        {
+            Row("raw, durable starts", d.Write);
+            o.WriteLine(string.Create(c, $"library MB/s / durable-starts baseline MB/s = {r.LibraryToBaselineDurableStartsRatio:0.00}"));
+            o.WriteLine(string.Create(c, $"  durable-starts baseline: as above, but each build's row (number allocated by the database) committed on its own before the build goes on, on a second connection; the group transaction finishes the builds"));
+        }
+
         o.WriteLine();
         o.WriteLine(string.Create(c, $"{"query",-22} {"p50 ms",9} {"p95 ms",9} {"p99 ms",9} {"max ms",9} {"runs",6}"));
         foreach (var (name, q) in r.Queries)

@@ -15,6 +15,10 @@ namespace BuildStatus.Bench;
 /// one transaction per 100 builds (~8 MB of log text, the library's MaxBatchBytes), the builds inserted from arrays in
 /// one statement, their steps and logs in one pipelined batch, the chunks by binary COPY, and encoding/compression on a
 /// second thread so both cores work, as they do in the library (host thread + writer thread).
+/// With <c>durableStarts</c> it keeps the library's promise about build starts as well: each build's row is inserted
+/// and committed on its own, with its number allocated by the database (the builder's row locked and bumped in the
+/// same statement), before that build's logs are produced, on a second connection while the first writes the previous
+/// groups; the group transaction then finishes the builds instead of inserting them.
 /// </summary>
 internal static class RawNpgsqlBaseline
 {
@@ -24,9 +28,10 @@ internal static class RawNpgsqlBaseline
 
     private sealed record Chunk(int Step, long First, long Last, PostgresLogCompression Codec, byte[] Content);
 
-    private sealed record Row(int Index, int Builder, int Number, DateTimeOffset Started, DateTimeOffset Finished, List<Chunk> Chunks);
+    // BuildId is the row the build's durable start inserted, or 0 when the group transaction inserts the build.
+    private sealed record Row(int Index, int Builder, int Number, DateTimeOffset Started, DateTimeOffset Finished, List<Chunk> Chunks, long BuildId);
 
-    public static async Task<BaselineResult> RunAsync(WorkloadOptions options, int linesPerChunk, CancellationToken cancellationToken)
+    public static async Task<BaselineResult> RunAsync(WorkloadOptions options, int linesPerChunk, CancellationToken cancellationToken, bool durableStarts = false)
     {
         linesPerChunk = Math.Clamp(linesPerChunk, 1, WorkloadText.LinesPerLog);
         var schema = PostgresBench.NewSchema("baseline");
@@ -38,13 +43,14 @@ internal static class RawNpgsqlBaseline
                 await store.InitializeAsync(cancellationToken);
             }
 
-            var seconds = await WriteAsync(options.PostgresConnectionString!, schema, options.Builds, linesPerChunk, PostgresBench.Codec(options), cancellationToken);
+            var seconds = await WriteAsync(options.PostgresConnectionString!, schema, options.Builds, linesPerChunk, PostgresBench.Codec(options), durableStarts, cancellationToken);
             return new BaselineResult
             {
                 Write = WritePhaseResult.From(seconds, options.Builds),
                 DatabaseBytes = await PostgresBench.SchemaBytesAsync(options.PostgresConnectionString!, schema),
                 LinesPerChunk = linesPerChunk,
                 BuildsPerTransaction = BuildsPerTransaction,
+                DurableStarts = durableStarts,
                 Schema = SchemaDescription,
             };
         }
@@ -54,29 +60,37 @@ internal static class RawNpgsqlBaseline
         }
     }
 
-    private static async Task<double> WriteAsync(string connectionString, string schema, int builds, int linesPerChunk, PostgresLogCompression compression, CancellationToken cancellationToken)
+    private static async Task<double> WriteAsync(string connectionString, string schema, int builds, int linesPerChunk, PostgresLogCompression compression, bool durableStarts, CancellationToken cancellationToken)
     {
         var s = "\"" + schema + "\"";
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
+        await using var startConnection = durableStarts ? new NpgsqlConnection(connectionString) : null;
+        if (startConnection is not null)
+        {
+            await startConnection.OpenAsync(cancellationToken);
+        }
 
         var channel = Channel.CreateBounded<Row>(new BoundedChannelOptions(2 * BuildsPerTransaction) { SingleReader = true, SingleWriter = true });
         var stopwatch = Stopwatch.StartNew();
-        var producer = Task.Run(() => Produce(channel.Writer, builds, linesPerChunk, compression, cancellationToken), cancellationToken);
-
         var builderIds = new long[WorkloadText.BuilderCount];
         await using (var insertBuilders = new NpgsqlCommand(
             $"INSERT INTO {s}.builders (name, last_number) SELECT u.name, u.last FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u (name, last, ord) ORDER BY u.ord RETURNING id",
             connection))
         {
             insertBuilders.Parameters.Add(new NpgsqlParameter { Value = Enumerable.Range(0, WorkloadText.BuilderCount).Select(WorkloadText.BuilderName).ToArray() });
-            insertBuilders.Parameters.Add(new NpgsqlParameter { Value = Enumerable.Range(0, WorkloadText.BuilderCount).Select(b => Workload.CountOf(builds, WorkloadText.BuilderName(b))).ToArray() });
+            // With durable starts the database hands out the numbers, from 1.
+            insertBuilders.Parameters.Add(new NpgsqlParameter { Value = Enumerable.Range(0, WorkloadText.BuilderCount).Select(b => durableStarts ? 0 : Workload.CountOf(builds, WorkloadText.BuilderName(b))).ToArray() });
             await using var reader = await insertBuilders.ExecuteReaderAsync(cancellationToken);
             for (var b = 0; await reader.ReadAsync(cancellationToken); b++)
             {
                 builderIds[b] = reader.GetInt64(0);
             }
         }
+
+        // Started once the builders exist: a durable start needs its builder's row.
+        var start = startConnection is null ? null : StartBuild(startConnection, s, builderIds);
+        var producer = Task.Run(() => Produce(channel.Writer, builds, linesPerChunk, compression, start, cancellationToken), cancellationToken);
 
         var group = new List<Row>(BuildsPerTransaction);
         while (await channel.Reader.WaitToReadAsync(cancellationToken))
@@ -106,26 +120,48 @@ internal static class RawNpgsqlBaseline
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // 1. The builds, from arrays, returning their ids.
+        // 1. The builds, from arrays, returning their ids (or, when each build's start already inserted its row,
+        // finishing them).
         var buildIds = new long[group.Count];
-        await using (var insertBuilds = new NpgsqlCommand(
-            $"INSERT INTO {s}.builds (builder_id, number, host_name, started_at, finished_at, result, state_text) "
-            + "SELECT u.builder, u.number, 'bench', u.started, u.finished, u.result, u.state FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::smallint[], $6::text[]) "
-            + "WITH ORDINALITY AS u (builder, number, started, finished, result, state, ord) ORDER BY u.ord RETURNING id",
-            connection,
-            transaction))
+        if (group[0].BuildId != 0)
         {
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => builderIds[r.Builder]).ToArray() });
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Number).ToArray() });
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Started.ToUnixTimeMilliseconds() * 1000).ToArray() });
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Finished.ToUnixTimeMilliseconds() * 1000).ToArray() });
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => (short)WorkloadText.BuildResultOf(r.Index)).ToArray() });
-            insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => WorkloadText.BuildResultOf(r.Index).ToString().ToLowerInvariant()).ToArray() });
-            await using var reader = await insertBuilds.ExecuteReaderAsync(cancellationToken);
-            for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+            for (var i = 0; i < group.Count; i++)
             {
-                buildIds[i] = reader.GetInt64(0);
+                buildIds[i] = group[i].BuildId;
             }
+
+            await using var finishBuilds = new NpgsqlCommand(
+                $"UPDATE {s}.builds b SET finished_at = u.finished, result = u.result, state_text = u.state "
+                + "FROM unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[]) AS u (id, finished, result, state) WHERE b.id = u.id",
+                connection,
+                transaction);
+            finishBuilds.Parameters.Add(new NpgsqlParameter { Value = buildIds });
+            finishBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Finished.ToUnixTimeMilliseconds() * 1000).ToArray() });
+            finishBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => (short)WorkloadText.BuildResultOf(r.Index)).ToArray() });
+            finishBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => WorkloadText.BuildResultOf(r.Index).ToString().ToLowerInvariant()).ToArray() });
+            await finishBuilds.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            await using (var insertBuilds = new NpgsqlCommand(
+                $"INSERT INTO {s}.builds (builder_id, number, host_name, started_at, finished_at, result, state_text) "
+                + "SELECT u.builder, u.number, 'bench', u.started, u.finished, u.result, u.state FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::smallint[], $6::text[]) "
+                + "WITH ORDINALITY AS u (builder, number, started, finished, result, state, ord) ORDER BY u.ord RETURNING id",
+                connection,
+                transaction))
+            {
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => builderIds[r.Builder]).ToArray() });
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Number).ToArray() });
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Started.ToUnixTimeMilliseconds() * 1000).ToArray() });
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => r.Finished.ToUnixTimeMilliseconds() * 1000).ToArray() });
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => (short)WorkloadText.BuildResultOf(r.Index)).ToArray() });
+                insertBuilds.Parameters.Add(new NpgsqlParameter { Value = group.Select(r => WorkloadText.BuildResultOf(r.Index).ToString().ToLowerInvariant()).ToArray() });
+                await using var reader = await insertBuilds.ExecuteReaderAsync(cancellationToken);
+                for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+                {
+                    buildIds[i] = reader.GetInt64(0);
+                }
+    }
         }
 
         // 2. Steps and logs in one pipelined batch; the logs' ids come back in (build, step) order.
@@ -198,7 +234,27 @@ internal static class RawNpgsqlBaseline
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private static async Task Produce(ChannelWriter<Row> writer, int builds, int linesPerChunk, PostgresLogCompression compression, CancellationToken cancellationToken)
+    // One build's durable start: the builder's row hands out the next number under its row lock and the build is
+    // inserted in the same statement, committed on its own (autocommit) before the build goes on. Returns the row id.
+    private static Func<int, DateTimeOffset, CancellationToken, Task<(int Number, long Id)>> StartBuild(NpgsqlConnection connection, string s, long[] builderIds)
+    {
+        var command = new NpgsqlCommand(
+            $"WITH r AS (UPDATE {s}.builders SET last_number = last_number + 1 WHERE id = $1 RETURNING id, last_number) "
+            + $"INSERT INTO {s}.builds (builder_id, number, host_name, started_at, state_text) SELECT r.id, r.last_number, 'bench', $2, 'building' FROM r RETURNING number, id",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter<long>());
+        command.Parameters.Add(new NpgsqlParameter<long>());
+        return async (builder, started, cancellationToken) =>
+        {
+            ((NpgsqlParameter<long>)command.Parameters[0]).TypedValue = builderIds[builder];
+            ((NpgsqlParameter<long>)command.Parameters[1]).TypedValue = started.ToUnixTimeMilliseconds() * 1000;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return (reader.GetInt32(0), reader.GetInt64(1));
+        };
+    }
+
+    private static async Task Produce(ChannelWriter<Row> writer, int builds, int linesPerChunk, PostgresLogCompression compression, Func<int, DateTimeOffset, CancellationToken, Task<(int Number, long Id)>>? start, CancellationToken cancellationToken)
     {
         var codec = new LogChunkCodec(compression, CompressionLevel.Fastest);
         var counters = new int[WorkloadText.BuilderCount];
@@ -213,6 +269,7 @@ internal static class RawNpgsqlBaseline
         {
             var builder = WorkloadText.BuilderOf(i);
             var started = DateTimeOffset.UtcNow;
+            var (number, buildId) = start is null ? (++counters[builder], 0L) : await start(builder, started, cancellationToken);
             var chunks = new List<Chunk>();
             for (var s = 0; s < WorkloadText.StepsPerBuild; s++)
             {
@@ -233,7 +290,7 @@ internal static class RawNpgsqlBaseline
                 }
             }
 
-            await writer.WriteAsync(new Row(i, builder, ++counters[builder], started, DateTimeOffset.UtcNow, chunks), cancellationToken);
+            await writer.WriteAsync(new Row(i, builder, number, started, DateTimeOffset.UtcNow, chunks, buildId), cancellationToken);
         }
 
         writer.Complete();

@@ -54,6 +54,10 @@ public static class Workload
                     if (options.Baseline && options.Store == "postgres")
                     {
                         await RawNpgsqlBaseline.RunAsync(warm, WorkloadText.LinesPerLog, cancellationToken);
+                        if (options.BaselineDurableStarts)
+                        {
+                            await RawNpgsqlBaseline.RunAsync(warm, WorkloadText.LinesPerLog, cancellationToken, durableStarts: true);
+                        }
                     }
                     else if (options.Baseline)
                     {
@@ -97,6 +101,12 @@ public static class Workload
                     progress?.WriteLine($"baseline: raw Npgsql, {linesPerChunk} lines per chunk ...");
                     result.Baseline = await RawNpgsqlBaseline.RunAsync(options, linesPerChunk, cancellationToken);
                     result.LibraryToBaselineRatio = result.Write.LogMegabytesPerSecond / result.Baseline.Write.LogMegabytesPerSecond;
+                    if (options.BaselineDurableStarts)
+                    {
+                        progress?.WriteLine("baseline: raw Npgsql with durable build starts ...");
+                        result.BaselineDurableStarts = await RawNpgsqlBaseline.RunAsync(options, linesPerChunk, cancellationToken, durableStarts: true);
+                        result.LibraryToBaselineDurableStartsRatio = result.Write.LogMegabytesPerSecond / result.BaselineDurableStarts.Write.LogMegabytesPerSecond;
+                    }
                 }
             }
         }

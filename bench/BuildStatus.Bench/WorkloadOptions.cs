@@ -48,6 +48,9 @@ public sealed class WorkloadOptions
     /// <summary>Gets or sets a value indicating whether the raw-SQLite baseline runs too (after the library, in the same process).</summary>
     public bool Baseline { get; set; }
 
+    // Postgres: also run the raw baseline with durable build starts (each build's row committed on its own first).
+    public bool BaselineDurableStarts { get; set; }
+
     /// <summary>Gets or sets how many times each query runs for its percentiles. The default is 1,000.</summary>
     public int QueryIterations { get; set; } = 1000;
 
@@ -88,6 +91,7 @@ public sealed class WorkloadOptions
                 case "--db": o.DatabasePath = Next(); break;
                 case "--json": o.JsonPath = Next(); break;
                 case "--baseline": o.Baseline = true; break;
+                case "--baseline-durable-starts": o.Baseline = true; o.BaselineDurableStarts = true; break;
                 case "--query-iterations": o.QueryIterations = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--verify-builds": o.VerifyBuilds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--warmup": o.WarmupBuilds = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
@@ -149,6 +153,8 @@ public sealed class WorkloadOptions
           --json PATH              write the result as JSON
           --baseline               also write the same rows with hand-written Microsoft.Data.Sqlite (or, with --store postgres,
                                    Npgsql) code on the library's schema, and print the ratio
+          --baseline-durable-starts  postgres: --baseline, and a second raw Npgsql run that, like the library, commits each
+                                   build's row (its number allocated by the database) on its own before the build goes on
           --query-iterations N     runs of each query for p50/p95/p99 (default 1000)
           --verify-builds N        builds read back in full (default 2000; the last 50 of every builder are always checked)
           --warmup N               builds of an untimed warm-up run of each contender first (default 200; 0 for none)

@@ -50,6 +50,7 @@ public sealed class BaselineResult
     [JsonPropertyName("db_bytes")] public long DatabaseBytes { get; set; }
     [JsonPropertyName("lines_per_chunk")] public int LinesPerChunk { get; set; }
     [JsonPropertyName("builds_per_transaction")] public int BuildsPerTransaction { get; set; }
+    [JsonPropertyName("durable_starts")] public bool DurableStarts { get; set; }
     [JsonPropertyName("schema")] public string Schema { get; set; } = "";
 }
 
@@ -81,4 +82,6 @@ public sealed class WorkloadResult
     [JsonPropertyName("errors")] public List<string> Errors { get; set; } = [];
     [JsonPropertyName("baseline")] public BaselineResult? Baseline { get; set; }
     [JsonPropertyName("library_to_baseline_MB_per_s")] public double? LibraryToBaselineRatio { get; set; }
+    [JsonPropertyName("baseline_durable_starts")] public BaselineResult? BaselineDurableStarts { get; set; }
+    [JsonPropertyName("library_to_baseline_durable_starts_MB_per_s")] public double? LibraryToBaselineDurableStartsRatio { get; set; }
 }

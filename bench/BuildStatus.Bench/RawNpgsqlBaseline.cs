@@ -44,6 +44,7 @@ internal static class RawNpgsqlBaseline
             }
 
             var seconds = await WriteAsync(options.PostgresConnectionString!, schema, options.Builds, linesPerChunk, PostgresBench.Codec(options), durableStarts, cancellationToken);
+            await CheckAsync(options.PostgresConnectionString!, schema, options.Builds, cancellationToken);
             return new BaselineResult
             {
                 Write = WritePhaseResult.From(seconds, options.Builds),
@@ -232,6 +233,26 @@ internal static class RawNpgsqlBaseline
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    // Not timed: every build is stored finished, with its five steps and logs, numbered 1..n per builder.
+    private static async Task CheckAsync(string connectionString, string schema, int builds, CancellationToken cancellationToken)
+    {
+        var s = "\"" + schema + "\"";
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"SELECT (SELECT count(*) FROM {s}.builds WHERE finished_at IS NOT NULL), (SELECT count(*) FROM {s}.logs), "
+            + $"(SELECT count(*) FROM (SELECT builder_id FROM {s}.builds GROUP BY builder_id HAVING min(number) = 1 AND max(number) = count(*) AND count(DISTINCT number) = count(*)) g), "
+            + $"(SELECT count(DISTINCT builder_id) FROM {s}.builds)",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (finished, logs, wellNumbered, builders) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        if (finished != builds || logs != (long)builds * WorkloadText.StepsPerBuild || wellNumbered != builders)
+        {
+            throw new InvalidOperationException($"The raw Npgsql baseline stored {finished} finished builds of {builds}, {logs} logs, and {wellNumbered} of {builders} builders numbered 1..n.");
+        }
     }
 
     // One build's durable start: the builder's row hands out the next number under its row lock and the build is

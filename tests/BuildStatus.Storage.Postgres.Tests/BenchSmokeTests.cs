@@ -21,6 +21,7 @@ public sealed class BenchSmokeTests
             QueryIterations = 10,
             WarmupBuilds = 5,
             Baseline = true,
+            BaselineDurableStarts = true,
             Print = false,
         };
 
@@ -39,6 +40,8 @@ public sealed class BenchSmokeTests
             Assert.That(result.DatabaseBytes, Is.GreaterThan(0));
             Assert.That(result.Baseline, Is.Not.Null);
             Assert.That(result.LibraryToBaselineRatio, Is.GreaterThan(0));
+            Assert.That(result.BaselineDurableStarts?.DurableStarts, Is.True);
+            Assert.That(result.LibraryToBaselineDurableStartsRatio, Is.GreaterThan(0));
             Assert.That(leftOver, Is.Zero, "the runner drops the schemas it created");
         });
     }

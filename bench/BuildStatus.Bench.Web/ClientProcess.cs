@@ -21,7 +21,7 @@ internal sealed class ClientProcess : IAsyncDisposable
 
     /// <summary>Starts the child and waits until its streams are open.</summary>
     /// <param name="nice">The child's niceness (0: as the server; 19: only what the server leaves).</param>
-    public static async Task<ClientProcess> StartAsync(Uri server, int watchers, int followers, string? kinds, int nice)
+    public static async Task<ClientProcess> StartAsync(Uri server, int watchers, int followers, string? kinds, bool followBuilds, int nice)
     {
         var dll = typeof(ClientProcess).Assembly.Location;
         var info = new ProcessStartInfo(nice == 0 ? Environment.ProcessPath! : "nice")
@@ -37,7 +37,7 @@ internal sealed class ClientProcess : IAsyncDisposable
             info.ArgumentList.Add(Environment.ProcessPath!);
         }
 
-        foreach (var arg in new[] { dll, "clients", server.ToString(), watchers.ToString(CultureInfo.InvariantCulture), followers.ToString(CultureInfo.InvariantCulture), kinds ?? "-" })
+        foreach (var arg in new[] { dll, "clients", server.ToString(), watchers.ToString(CultureInfo.InvariantCulture), followers.ToString(CultureInfo.InvariantCulture), kinds ?? "-", followBuilds ? "builds" : "pick" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -79,12 +79,12 @@ internal sealed class ClientProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The child's side: <c>clients &lt;server&gt; &lt;watchers&gt; &lt;followers&gt; &lt;kinds or -&gt;</c>.</summary>
+    /// <summary>The child's side: <c>clients &lt;server&gt; &lt;watchers&gt; &lt;followers&gt; &lt;kinds or -&gt; &lt;builds|pick&gt;</c>.</summary>
     public static async Task<int> RunChildAsync(string[] args)
     {
         var c = CultureInfo.InvariantCulture;
         using var http = NewHttpClient();
-        var set = await ClientSet.StartAsync(http, new Uri(args[1]), int.Parse(args[2], c), int.Parse(args[3], c), args[4] == "-" ? null : args[4]);
+        var set = await ClientSet.StartAsync(http, new Uri(args[1]), int.Parse(args[2], c), int.Parse(args[3], c), args[4] == "-" ? null : args[4], args[5] == "builds");
         Console.WriteLine("ready");
         while (await Console.In.ReadLineAsync() is { } line && line != "stop")
         {

@@ -37,16 +37,22 @@ internal sealed class ClientSet
     private long _resets;
     private TimeSpan _cpuAtStart;
 
-    private ClientSet(HttpClient http, Uri baseAddress)
+    // True: a follower goes on to the next step's log of the build it follows, as a person watching a build does,
+    // and looks for another running build only when that one has no next step. False: it picks a log afresh (the
+    // status snapshot, then a build) after every log, which costs the server two API requests per log followed.
+    private readonly bool _followBuilds;
+
+    private ClientSet(HttpClient http, Uri baseAddress, bool followBuilds)
     {
         _http = http;
         _base = baseAddress;
+        _followBuilds = followBuilds;
     }
 
     /// <summary>Opens <paramref name="watchers"/> status streams and starts <paramref name="followers"/> log followers; returns once every stream is open.</summary>
-    public static async Task<ClientSet> StartAsync(HttpClient http, Uri baseAddress, int watchers, int followers, string? kinds)
+    public static async Task<ClientSet> StartAsync(HttpClient http, Uri baseAddress, int watchers, int followers, string? kinds, bool followBuilds)
     {
-        var set = new ClientSet(http, baseAddress);
+        var set = new ClientSet(http, baseAddress, followBuilds);
         var url = new Uri(baseAddress, kinds is null ? "/ci/api/stream" : $"/ci/api/stream?kinds={kinds}");
         for (var k = 0; k < watchers; k++)
         {
@@ -217,9 +223,11 @@ internal sealed class ClientSet
         var token = _stop.Token;
         try
         {
+            Uri? next = null;
             while (!token.IsCancellationRequested)
             {
-                var follow = await PickLogAsync(token);
+                var follow = next ?? await PickLogAsync(token);
+                next = null;
                 if (follow is null)
                 {
                     await Task.Delay(5, token);
@@ -227,11 +235,18 @@ internal sealed class ClientSet
                 }
 
                 using var response = await _http.GetAsync(follow, HttpCompletionOption.ResponseHeadersRead, token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    // The next step of a build that has none (it finished): find another build.
+                    continue;
+                }
+
                 using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(token), Encoding.UTF8);
                 while (await reader.ReadLineAsync(token) is { } line)
                 {
                     if (line.AsSpan().StartsWith("event: end", StringComparison.Ordinal))
                     {
+                        next = _followBuilds ? NextStepLog(follow) : null;
                         break;
                     }
 
@@ -251,6 +266,16 @@ internal sealed class ClientSet
             Console.Error.WriteLine($"a log follower failed: {e}");
             throw;
         }
+    }
+
+    // …/steps/{s}/logs/{l}/follow?from=0 → …/steps/{s+1}/logs/0/follow?from=0.
+    private static Uri NextStepLog(Uri follow)
+    {
+        var segments = follow.AbsolutePath.Split('/');
+        var step = Array.LastIndexOf(segments, "steps") + 1;
+        segments[step] = (int.Parse(segments[step], CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
+        segments[step + 2] = "0";
+        return new Uri(follow, string.Join('/', segments) + "?from=0");
     }
 
     // The newest log of a running build, else of a builder's last finished one.

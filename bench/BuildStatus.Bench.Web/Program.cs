@@ -8,6 +8,8 @@
 //       [--kinds buildStarted,...]   (what the watchers ask for; default: what api/stream sends by default)
 //       [--rate 50]                  (builds a second in the paced phase)
 //       [--stalled-kinds all]        (what the stalled clients ask for; "-" for the default)
+//       [--follow pick|builds]      (pick, the default: a follower picks a log afresh from api/status and the build after
+//                                    every log; builds: it goes on to the next step's log of the build it follows)
 //       [--clients-in-process] [--client-nice N]
 using System.Diagnostics;
 using System.Globalization;
@@ -33,6 +35,7 @@ int builds = 1000, pairs = 3, watchers = 200, followers = 50, stalled = 20;
 var skipPage = false;
 var phases = new HashSet<string>(["w1", "paced", "stalled", "lines", "page"]);
 string? watchKinds = null;
+var followBuilds = false;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -46,6 +49,7 @@ for (var i = 0; i < args.Length; i++)
         case "--skip-page": skipPage = true; break;
         case "--phases": phases = new HashSet<string>(Next().Split(',')); break;
         case "--kinds": watchKinds = Next(); break;
+        case "--follow": followBuilds = Next() switch { "builds" => true, "pick" => false, var m => throw new ArgumentException($"--follow must be builds or pick, not '{m}'.") }; break;
         case "--clients-in-process": clientsInProcess = true; break;
         case "--client-nice": clientNice = int.Parse(Next(), c); break;
         case "--rate": pacedRate = double.Parse(Next(), c); break;
@@ -74,11 +78,11 @@ for (var p = 0; p < (phases.Contains("w1") ? pairs : 0); p++)
         ClientProcess? child = null;
         if (withClients && clientsInProcess)
         {
-            local = await ClientSet.StartAsync(http, web.Address, watchers, followers, watchKinds);
+            local = await ClientSet.StartAsync(http, web.Address, watchers, followers, watchKinds, followBuilds);
         }
         else if (withClients)
         {
-            child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
+            child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, followBuilds, clientNice);
         }
 
         var load = LoadAverage();
@@ -125,7 +129,7 @@ if (phases.Contains("paced"))
     await using var web = await WebHost.StartAsync();
     AddW1Builders(web.Host);
     await W1.RunAsync(web.Host, 100, 0);
-    await using var child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, clientNice);
+    await using var child = await ClientProcess.StartAsync(web.Address, watchers, followers, watchKinds, followBuilds, clientNice);
     var load = LoadAverage();
     var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
     var rate = await W1.RunAsync(web.Host, builds, 100, pacedRate);

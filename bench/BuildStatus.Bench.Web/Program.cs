@@ -193,6 +193,36 @@ if (phases.Contains("lines"))
     }
 
     Console.WriteLine($"200 lines from anywhere in a 1,000,000-line log over HTTP: {ranges.Summary()}");
+
+    // The whole log as text/plain: the server's working set while it streams the log from storage, against before.
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+    using var before = Process.GetCurrentProcess();
+    var workingSetBefore = before.WorkingSet64 / 1048576.0;
+    var heapBefore = GC.GetTotalMemory(forceFullCollection: false) / 1048576.0;
+    using var peak = new PeakSampler();
+    var downloadStarted = Stopwatch.GetTimestamp();
+    using var raw = await http.GetAsync(new Uri(web.Address, $"/ci/api/builders/big/builds/{build.Number}/steps/0/logs/0/raw"), HttpCompletionOption.ResponseHeadersRead);
+    raw.EnsureSuccessStatusCode();
+    await using var rawBody = await raw.Content.ReadAsStreamAsync();
+    var buffer = new byte[64 * 1024];
+    long bytes = 0, newlines = 0;
+    int read;
+    while ((read = await rawBody.ReadAsync(buffer)) > 0)
+    {
+        bytes += read;
+        newlines += buffer.AsSpan(0, read).Count((byte)'\n');
+    }
+
+    var seconds = Stopwatch.GetElapsedTime(downloadStarted).TotalSeconds;
+    if (newlines != 1_000_000)
+    {
+        Console.Error.WriteLine($"raw download: {newlines} lines, not 1,000,000");
+        return 1;
+    }
+
+    Console.WriteLine(string.Create(c, $"raw download of the 1,000,000-line log ({bytes / 1048576.0:0.0} MiB): {seconds:0.00} s ({bytes / 1048576.0 / seconds:0} MiB/s); process working set {workingSetBefore:0} MiB before, peak {peak.PeakMB:0} MiB during (+{peak.PeakMB - workingSetBefore:0.0} MiB); managed heap {heapBefore:0.0} MiB before, {GC.GetTotalMemory(forceFullCollection: false) / 1048576.0:0.0} MiB after"));
 }
 
 // ---- 4. The builders page with 500 builders and 50 running builds, in Chromium -------------------------------

@@ -69,7 +69,7 @@ public static class Program
         Row("library", r.Write);
         if (r.Write.StoreApplySeconds is { } apply)
         {
-            o.WriteLine(string.Create(c, $"  library time in the store: ApplyAsync {apply:0.000} s in {r.Write.Batches} batches ({r.Write.BatchRows} rows), CreateBuildAsync {r.Write.StoreCreateBuildSeconds:0.000} s; GC: {r.Write.AllocatedMB:0} MB allocated, {r.Write.GcCollections} collections (gen0/1/2), {r.Write.GcPauseSeconds:0.000} s paused"));
+            o.WriteLine(string.Create(c, $"  library time in the store: ApplyAsync {apply:0.000} s in {r.Write.Batches} batches ({r.Write.BatchRows} rows), CreateBuildAsync {r.Write.StoreCreateBuildSeconds:0.000} s (per call p50 {r.Write.StoreCreateBuildP50:0.00} ms, p90 {r.Write.StoreCreateBuildP90:0.00}, p99 {r.Write.StoreCreateBuildP99:0.00}); GC: {r.Write.AllocatedMB:0} MB allocated, {r.Write.GcCollections} collections (gen0/1/2), {r.Write.GcPauseSeconds:0.000} s paused"));
         }
 
         if (r.Baseline is { } b)

@@ -16,6 +16,9 @@ internal sealed class TimingStore(IBuildStore inner) : DelegatingBuildStore(inne
     private long _rows;
     private long _creates;
 
+    // Each CreateBuildAsync call's duration in Stopwatch ticks; guarded by itself (calls may overlap at concurrency > 1).
+    private readonly List<long> _createDurations = [];
+
     public double ApplySeconds => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _applyTicks)).TotalSeconds;
 
     public double CreateBuildSeconds => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _createTicks)).TotalSeconds;
@@ -25,6 +28,25 @@ internal sealed class TimingStore(IBuildStore inner) : DelegatingBuildStore(inne
     public long Rows => Interlocked.Read(ref _rows);
 
     public long Creates => Interlocked.Read(ref _creates);
+
+    /// <summary>The p50, p90 and p99 of one CreateBuildAsync call, in milliseconds (0 when there was none).</summary>
+    public (double P50, double P90, double P99) CreateBuildPercentiles()
+    {
+        long[] ticks;
+        lock (_createDurations)
+        {
+            ticks = [.. _createDurations];
+        }
+
+        if (ticks.Length == 0)
+        {
+            return (0, 0, 0);
+        }
+
+        Array.Sort(ticks);
+        double At(double q) => Stopwatch.GetElapsedTime(0, ticks[Math.Clamp((int)Math.Ceiling(q * ticks.Length) - 1, 0, ticks.Length - 1)]).TotalMilliseconds;
+        return (At(0.50), At(0.90), At(0.99));
+    }
 
     public override async Task ApplyAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {
@@ -50,8 +72,13 @@ internal sealed class TimingStore(IBuildStore inner) : DelegatingBuildStore(inne
         }
         finally
         {
-            Interlocked.Add(ref _createTicks, Stopwatch.GetTimestamp() - started);
+            var elapsed = Stopwatch.GetTimestamp() - started;
+            Interlocked.Add(ref _createTicks, elapsed);
             Interlocked.Increment(ref _creates);
+            lock (_createDurations)
+            {
+                _createDurations.Add(elapsed);
+            }
         }
     }
 
@@ -62,5 +89,9 @@ internal sealed class TimingStore(IBuildStore inner) : DelegatingBuildStore(inne
         Interlocked.Exchange(ref _batches, 0);
         Interlocked.Exchange(ref _rows, 0);
         Interlocked.Exchange(ref _creates, 0);
+        lock (_createDurations)
+        {
+            _createDurations.Clear();
+        }
     }
 }

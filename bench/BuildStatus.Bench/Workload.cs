@@ -163,6 +163,7 @@ public static class Workload
             result.Write.AllocatedMB = (GC.GetTotalAllocatedBytes(precise: false) - allocated) / 1e6;
             result.Write.StoreApplySeconds = timing.ApplySeconds;
             result.Write.StoreCreateBuildSeconds = timing.CreateBuildSeconds;
+            (result.Write.StoreCreateBuildP50, result.Write.StoreCreateBuildP90, result.Write.StoreCreateBuildP99) = timing.CreateBuildPercentiles();
             result.Write.Batches = timing.Batches;
             result.Write.BatchRows = timing.Rows;
             result.PeakWorkingSetWriteMB = sampler.PeakMB;

@@ -12,6 +12,9 @@ public sealed class WritePhaseResult
     [JsonPropertyName("log_bytes")] public long LogBytes { get; set; }
     [JsonPropertyName("store_apply_s")] public double? StoreApplySeconds { get; set; }
     [JsonPropertyName("store_create_build_s")] public double? StoreCreateBuildSeconds { get; set; }
+    [JsonPropertyName("store_create_build_p50_ms")] public double? StoreCreateBuildP50 { get; set; }
+    [JsonPropertyName("store_create_build_p90_ms")] public double? StoreCreateBuildP90 { get; set; }
+    [JsonPropertyName("store_create_build_p99_ms")] public double? StoreCreateBuildP99 { get; set; }
     [JsonPropertyName("gc_pause_s")] public double? GcPauseSeconds { get; set; }
     [JsonPropertyName("gc_collections_gen0_1_2")] public string? GcCollections { get; set; }
     [JsonPropertyName("allocated_MB")] public double? AllocatedMB { get; set; }

@@ -120,6 +120,9 @@ internal sealed partial class WritePipeline : IAsyncDisposable
 
     /// <summary>Queues an entity whose state changed. The caller holds <see cref="PersistedEntity.SyncRoot"/>.</summary>
     /// <returns>The sequence number that covers this change.</returns>
+    /// <summary>Gets whether batches carry outbox events (the store has an event feed that supports events).</summary>
+    public bool WritesEvents => _events;
+
     public long MarkDirty(PersistedEntity entity)
     {
         if (entity.IsQueued)

@@ -167,6 +167,13 @@ internal sealed class Build : PersistedEntity, IBuild
             {
                 _ctx.Publish(this, static (b, now) => new EtaUpdated(b, b._eta, null, null) { Timestamp = now });
             }
+
+            if (_ctx.Pipeline.WritesEvents)
+            {
+                // The outbox announces a build with the first batch that holds one of its rows: queue the build's row
+                // now, so other hosts see a build that started and then waits, and later changes compare with it.
+                _ctx.Pipeline.MarkDirty(this);
+            }
         }
     }
 

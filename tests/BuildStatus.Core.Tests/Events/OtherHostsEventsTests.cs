@@ -73,6 +73,54 @@ public sealed class OtherHostsEventsTests
     }
 
     [Test]
+    public async Task IncludeOtherHosts_BuildThatOnlyStarted_ItsStartReachesTheOtherHost()
+    {
+        // Before: the outbox's BuildStarted went with the first batch that held a row of the build, so a build that
+        // started and then waited (for a worker, say) was not seen on other hosts until its first change.
+        var store = new InMemoryBuildStore();
+        await using var a = await TestHost.StartAsync(o => Fast(o, "host-a"), store);
+        await using var b = await TestHost.StartAsync(o => Fast(o, "host-b"), store);
+        var seen = new Collected();
+        using var include = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true });
+
+        var build = await a.Host.AddBuilder("waiting").StartBuildAsync();
+
+        var events = await seen.WaitForAsync(e => e is BuildStarted s && s.IsFromOtherHost && s.Build.Number == build.Number);
+        var started = events.OfType<BuildStarted>().Single(e => e.IsFromOtherHost);
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.HostName, Is.EqualTo("host-a"));
+            Assert.That(started.Build.Builder.Name, Is.EqualTo("waiting"));
+            Assert.That(started.Build.IsFinished, Is.False);
+            Assert.That(build.IsFinished, Is.False, "nothing but the start happened");
+        });
+
+        await build.FinishAsync();
+        var after = await seen.WaitForAsync(e => e is BuildFinished f && f.IsFromOtherHost && f.Build.Number == build.Number);
+        Assert.That(after.Count(e => e is BuildStarted s && s.IsFromOtherHost && s.Build.Number == build.Number), Is.EqualTo(1), "announced once");
+    }
+
+    [Test]
+    public async Task IncludeOtherHosts_StateTextIsTheBuildsFirstChange_TheOtherHostSeesBuildChanged()
+    {
+        // Before: with no earlier row of the build to compare with, its first stored change derived no BuildChanged.
+        var store = new InMemoryBuildStore();
+        await using var a = await TestHost.StartAsync(o => Fast(o, "host-a"), store);
+        await using var b = await TestHost.StartAsync(o => Fast(o, "host-b"), store);
+        var seen = new Collected();
+        using var include = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true });
+
+        var build = await a.Host.AddBuilder("texts").StartBuildAsync();
+        await a.Host.FlushAsync();
+        build.SetStateText("waiting for a worker");
+
+        var events = await seen.WaitForAsync(e => e is BuildChanged c && c.IsFromOtherHost && c.Build.Number == build.Number);
+        var changed = events.OfType<BuildChanged>().Single(e => e.IsFromOtherHost);
+        Assert.That(changed.StateText, Is.EqualTo("waiting for a worker"));
+        await build.FinishAsync();
+    }
+
+    [Test]
     public async Task IncludeOtherHosts_StepCommittedBeforeTheBuildRow_BuildStartedStillComesFirst()
     {
         // Before: BuildStarted was derived from the build's first row in a batch, which can come after its steps'.

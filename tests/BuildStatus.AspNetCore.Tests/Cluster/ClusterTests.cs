@@ -195,6 +195,12 @@ public sealed class ClusterTests
         var third = await builder.StartBuildAsync();
         await third.FinishAsync(BuildResult.Success);
 
+        // And one of this host's events, so that the journal moves on meanwhile (a stream that resumed from before a
+        // gap in other hosts' events would have to start with a reset).
+        var before = await LastEventIdAsync();
+        _factory.Host.AddBuilder(Builds.UniqueName("meanwhile"));
+        await WaitUntilAsync(async () => await LastEventIdAsync() != before);
+
         using var again = await OpenAsync($"/ci/api/stream?builders={name}&kinds=buildFinished&hosts=all", lastId);
         using var reader2 = new SseReader(await again.Content.ReadAsStreamAsync());
         var seen = new List<SseEvent>();
@@ -203,6 +209,29 @@ public sealed class ClusterTests
         var numbers = seen.Where(e => e.Type == "message").Select(e => (int)JsonNode.Parse(e.Data)!["number"]!);
         Assert.That(seen.Any(e => e.Type == "reset"), Is.False);
         Assert.That(numbers, Is.EqualTo(new[] { second.Number, third.Number }));
+    }
+
+    [Test]
+    public async Task Stream_HostsAllAfterTheHostsSnapshot_DeliversTheOtherHostsBuildStartedInBetween()
+    {
+        var name = Builds.UniqueName("snapshot");
+        var builder = _other.Host.AddBuilder(name);
+        var snapshot = JsonNode.Parse(await _client.GetStringAsync("/ci/api/hosts"))!;
+        var after = (string)snapshot["lastEventId"]!;
+
+        // Between the snapshot and the stream: a build on the other host (its start reaches the other hosts with the
+        // first batch that holds one of its rows: here its first step's), and one of this host's events.
+        var build = await builder.StartBuildAsync();
+        build.AddStep("compile").Start();
+        _factory.Host.AddBuilder(Builds.UniqueName("between"));
+        await WaitUntilAsync(async () => await LastEventIdAsync() != after);
+        using var response = await OpenAsync($"/ci/api/stream?builders={name}&kinds=buildStarted&hosts=all&after={Uri.EscapeDataString(after)}");
+        using var reader = new SseReader(await response.Content.ReadAsStreamAsync());
+        var started = await reader.ReadUntilAsync(e => e.Type is "message" or "reset", Timeout);
+
+        Assert.That(started.Type, Is.EqualTo("message"), "the snapshot's id resumes the stream without a reset");
+        Assert.That((int)JsonNode.Parse(started.Data)!["number"]!, Is.EqualTo(build.Number));
+        await build.FinishAsync(BuildResult.Success);
     }
 
     [TestCase("hosts=everyone")]
@@ -214,6 +243,19 @@ public sealed class ClusterTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain("'hosts'"));
+    }
+
+    private async Task<string> LastEventIdAsync()
+        => (string)JsonNode.Parse(await _client.GetStringAsync("/ci/api/status"))!["lastEventId"]!;
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!await condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(20);
+        }
     }
 
     private async Task<HttpResponseMessage> OpenAsync(string path, string? lastEventId = null)

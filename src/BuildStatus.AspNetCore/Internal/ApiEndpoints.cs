@@ -415,8 +415,7 @@ internal static class ApiEndpoints
 
         var live = status.Instances;
         var hosts = new List<(StoredInstance? Instance, List<BuildSummaryDto> Builds)>();
-        var ownEntry = (Instance: live.FirstOrDefault(i => i.Id == ownId), Builds: own);
-        hosts.Add(ownEntry);
+        hosts.Add((live.FirstOrDefault(i => i.Id == ownId), own));
         foreach (var instance in live)
         {
             if (instance.Id == ownId)
@@ -433,6 +432,16 @@ internal static class ApiEndpoints
             hosts.Add((instance, []));
         }
 
+        // Other live instances by host name: a build's host name tells its instance when exactly one has that name.
+        var byName = new Dictionary<string, List<BuildSummaryDto>?>(StringComparer.Ordinal);
+        foreach (var (instance, builds) in hosts)
+        {
+            if (instance is not null && instance.Id != ownId)
+            {
+                byName[instance.HostName] = byName.ContainsKey(instance.HostName) ? null : builds;
+            }
+        }
+
         var otherBuilds = new List<BuildSummaryDto>();
         if (ownId is not null)
         {
@@ -446,10 +455,9 @@ internal static class ApiEndpoints
                     continue;
                 }
 
-                // Numbers are unique per builder across hosts, so a build not in RAM is another instance's; its host
-                // name tells which when exactly one live instance (other than this one) has that name.
-                var matches = hosts.Where(h => h.Instance is { } i && i.Id != ownId && string.Equals(i.HostName, build.HostName, StringComparison.Ordinal)).Take(2).ToList();
-                if (matches.Count == 0 && string.Equals(build.HostName, status.HostName, StringComparison.Ordinal))
+                // Numbers are unique per builder across hosts, so a build not in RAM is another instance's.
+                var named = byName.TryGetValue(build.HostName, out var list);
+                if (!named && string.Equals(build.HostName, status.HostName, StringComparison.Ordinal))
                 {
                     // This host's name and no other live instance with it: a build of this host that finished and left RAM.
                     continue;
@@ -463,7 +471,7 @@ internal static class ApiEndpoints
 
                 var steps = await build.GetStepsAsync(http.RequestAborted).ConfigureAwait(false);
                 var summary = Dto.ClusterSummary(build, steps, status) with { HostName = build.HostName };
-                (matches.Count == 1 ? matches[0].Builds : otherBuilds).Add(summary);
+                (list ?? otherBuilds).Add(summary);
                 count++;
             }
         }

@@ -77,6 +77,8 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     private long _chunksAfter = long.MaxValue;
 
     private IStatusSubscription? _subscription;
+
+    // Set once by Start, before either subscription exists; read by their delivery threads and under _othersGate.
     private IStatus? _status;
 
     public EventJournal(BuildStatusWebOptions options, TimeProvider time, ILogger logger)

@@ -34,6 +34,14 @@ public sealed class HostsPageTests : BrowserFixture
         var other = _other!;
         var dialogs = new List<string>();
         var page = await NewPageAsync(dialogs);
+        var snapshots = 0;
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/ci/api/hosts", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref snapshots);
+            }
+        };
         await GotoAsync(page, "/ci/hosts");
         var own = page.Locator($"section[data-host=\"i{Factory.Host.InstanceId}\"]");
         var section = page.Locator($"section[data-host=\"i{other.Host.InstanceId}\"]");
@@ -41,6 +49,16 @@ public sealed class HostsPageTests : BrowserFixture
         await Expect(own.Locator("h2")).ToContainTextAsync("this host");
         await Expect(section.Locator("h2")).ToHaveTextAsync(HostileHost);
         await page.EvaluateAsync("() => { window.notReloaded = true; }");
+
+        // The server closes streams every 2 s: the build below arrives on a stream the browser reopened (from the
+        // snapshot's id, or the Last-Event-ID of the last event it got).
+        var opened = Factory.StreamRequests.Count;
+        var deadline = DateTime.UtcNow + Timeout;
+        while (Factory.StreamRequests.Count <= opened)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the browser did not reopen its stream");
+            await Task.Delay(50);
+        }
 
         var name = Builds.UniqueName("remote-page");
         var build = await other.Host.AddBuilder(name).StartBuildAsync();
@@ -55,6 +73,7 @@ public sealed class HostsPageTests : BrowserFixture
         await Assert.MultipleAsync(async () =>
         {
             Assert.That(await page.EvaluateAsync<bool>("() => window.notReloaded === true"), Is.True, "the page was not reloaded");
+            Assert.That(Volatile.Read(ref snapshots), Is.EqualTo(1), "updated from the stream (which the server closes every 2 s), never by fetching the snapshot again");
             Assert.That(await page.Locator("section.host script").CountAsync(), Is.EqualTo(0), "the host name is text, not an element");
             Assert.That(dialogs, Is.Empty, "no script ran");
         });

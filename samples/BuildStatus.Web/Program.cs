@@ -34,7 +34,15 @@ builder.WebHost.ConfigureKestrel((context, kestrel) => kestrel.Listen(IPAddress.
 builder.Services.AddBuildStatus(b => b.UseStore(sp => new SqliteBuildStore(new SqliteStorageOptions
 {
     ConnectionString = new SqliteConnectionStringBuilder { DataSource = WebSample.Database(sp.GetRequiredService<IConfiguration>()) }.ToString(),
+    ShareEvents = WebSample.ShareEvents(sp.GetRequiredService<IConfiguration>()),
 })));
+builder.Services.AddOptions<BuildStatusOptions>().Configure<IConfiguration>((options, configuration) =>
+{
+    if (WebSample.HostName(configuration) is { } hostName)
+    {
+        options.HostName = hostName;
+    }
+});
 if (WebSample.RunBuilds(builder.Configuration))
 {
     builder.Services.AddHostedService<ContinuousBuilds>();

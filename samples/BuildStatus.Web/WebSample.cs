@@ -16,6 +16,10 @@ internal static class WebSample
           --port N          port on 127.0.0.1 (default 5080; 0 picks a free one)
           --db PATH         SQLite database file (default ./buildstatus-web.db)
           --builds false    serve the page and history only, run no builds
+          --host-name NAME  this host's name (default: the machine's name)
+          --share-events true
+                            share events with other processes on the same --db file, so the
+                            Hosts page shows their running builds live
           --help            show this help
 
         Stop it with Ctrl+C: running builds are recorded as cancelled and the history is flushed.
@@ -39,6 +43,12 @@ internal static class WebSample
     }
 
     public static string Database(IConfiguration configuration) => Path.GetFullPath(configuration["db"] ?? DefaultDatabase);
+
+    /// <summary>Reads the host name, or <see langword="null"/> for the default (the machine's name).</summary>
+    public static string? HostName(IConfiguration configuration) => configuration["host-name"] is { Length: > 0 } name ? name : null;
+
+    public static bool ShareEvents(IConfiguration configuration)
+        => string.Equals(configuration["share-events"], "true", StringComparison.OrdinalIgnoreCase);
 
     public static bool RunBuilds(IConfiguration configuration)
         => !string.Equals(configuration["builds"], "false", StringComparison.OrdinalIgnoreCase);

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using BuildStatus.Storage;
 using Microsoft.AspNetCore.Routing;
 
 namespace BuildStatus.AspNetCore.Internal;
@@ -21,6 +22,12 @@ internal static class ApiEndpoints
 
     private const int MaxGridBuilds = 500;
 
+    /// <summary>The most running builds <c>api/hosts</c> answers with, whatever <c>limit</c> says.</summary>
+    private const int MaxHostBuilds = 1000;
+
+    /// <summary>The most instances <c>api/hosts</c> lists.</summary>
+    private const int MaxHosts = 1000;
+
     public static void Map(RouteGroupBuilder group, WebContext web)
     {
         group.MapGet("api/status", Handler(http => GetStatus(web)));
@@ -36,6 +43,7 @@ internal static class ApiEndpoints
         group.MapGet(LogPath + "/follow", Handler(http => FollowLogAsync(web, http)));
         group.MapGet("api/workers", Handler(http => GetWorkersAsync(web, http.RequestAborted)));
         group.MapGet("api/requests", Handler(http => GetRequests(web)));
+        group.MapGet("api/hosts", Handler(http => GetHostsAsync(web, http)));
         group.MapGet("api/stream", Handler(http => Stream(web, http)));
         group.MapGet("api/{**rest}", Handler(http => NotFound("No such API route.")));
     }
@@ -335,6 +343,7 @@ internal static class ApiEndpoints
         var build = q.OptionalInt("build", 0, int.MaxValue);
         var kinds = q.Kinds("kinds", StreamFilter.DefaultKinds);
         var after = q.String("after");
+        var otherHosts = q.AllHosts("hosts");
         if (build is not null && builders is not { Count: 1 })
         {
             q.Fail("'build' needs exactly one builder in 'builders'.");
@@ -354,7 +363,7 @@ internal static class ApiEndpoints
             cursor = journal.TryParseId(resumeFrom, out var sequence) ? sequence : -1;
         }
 
-        var filter = new StreamFilter(builders, build, kinds);
+        var filter = new StreamFilter(builders, build, kinds, otherHosts);
         return Sse(http, web, token => EventStream.StreamAsync(journal, cursor, filter, web.Options, web.Time, token));
     }
 
@@ -372,6 +381,106 @@ internal static class ApiEndpoints
         {
             yield return batch;
         }
+    }
+
+    private static async Task<IResult> GetHostsAsync(WebContext web, HttpContext http)
+    {
+        var q = new QueryReader(http.Request.Query);
+        var limit = q.Int("limit", 200, 1, MaxHostBuilds);
+        if (q.Error is { } error)
+        {
+            return BadRequest(error);
+        }
+
+        // Other hosts' events are taken from before storage is read and before the id is: a stream opened after this
+        // id (hosts=all) then misses nothing this answer does not show. The id first, as for api/status.
+        web.Journal.KeepOtherHostsForSnapshot();
+        var lastEventId = web.Journal.LastEventId;
+        var status = web.Status;
+        var ownId = status.InstanceId;
+        var truncated = false;
+
+        // This host's running builds from RAM (current step, ETA, and what is not committed yet).
+        var own = new List<BuildSummaryDto>();
+        foreach (var build in status.CurrentBuilds)
+        {
+            if (own.Count == limit)
+            {
+                truncated = true;
+                break;
+            }
+
+            own.Add(Dto.Summary(build) with { HostName = status.HostName });
+        }
+
+        var live = status.Instances;
+        var hosts = new List<(StoredInstance? Instance, List<BuildSummaryDto> Builds)>();
+        hosts.Add((live.FirstOrDefault(i => i.Id == ownId), own));
+        foreach (var instance in live)
+        {
+            if (instance.Id == ownId)
+            {
+                continue;
+            }
+
+            if (hosts.Count == MaxHosts)
+            {
+                truncated = true;
+                break;
+            }
+
+            hosts.Add((instance, []));
+        }
+
+        // Other live instances by host name: a build's host name tells its instance when exactly one has that name.
+        var byName = new Dictionary<string, List<BuildSummaryDto>?>(StringComparer.Ordinal);
+        foreach (var (instance, builds) in hosts)
+        {
+            if (instance is not null && instance.Id != ownId)
+            {
+                byName[instance.HostName] = byName.ContainsKey(instance.HostName) ? null : builds;
+            }
+        }
+
+        var otherBuilds = new List<BuildSummaryDto>();
+        if (ownId is not null)
+        {
+            // Only a store with instances tells whose a build is; with another store this host is the only one shown.
+            var count = own.Count;
+            foreach (var build in await web.History.GetRunningBuildsAsync(http.RequestAborted).ConfigureAwait(false))
+            {
+                if (status.GetBuilder(build.BuilderName)?.GetBuild(build.Number) is not null)
+                {
+                    // In this host's RAM: already listed (or finished since it was read).
+                    continue;
+                }
+
+                // Numbers are unique per builder across hosts, so a build not in RAM is another instance's.
+                var named = byName.TryGetValue(build.HostName, out var list);
+                if (!named && string.Equals(build.HostName, status.HostName, StringComparison.Ordinal))
+                {
+                    // This host's name and no other live instance with it: a build of this host that finished and left RAM.
+                    continue;
+                }
+
+                if (count == limit)
+                {
+                    truncated = true;
+                    break;
+                }
+
+                var steps = await build.GetStepsAsync(http.RequestAborted).ConfigureAwait(false);
+                var summary = Dto.ClusterSummary(build, steps, status) with { HostName = build.HostName };
+                (list ?? otherBuilds).Add(summary);
+                count++;
+            }
+        }
+
+        var answer = hosts.Select(h => h.Instance is { } i
+                ? new HostDto(i.HostName, i.Id, i.StartedAt, i.HeartbeatAt, i.ExpiresAt, i.Id == ownId, h.Builds)
+                : new HostDto(status.HostName, ownId, null, null, null, true, h.Builds))
+            .ToArray();
+        return TypedResults.Json(new HostsDto(status.HostName, ownId, lastEventId, web.Time.GetUtcNow(), answer, otherBuilds, truncated), WebJsonContext.Default.HostsDto);
     }
 
     private static IResult GetRequests(WebContext web)

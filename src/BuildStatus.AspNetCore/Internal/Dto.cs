@@ -87,6 +87,66 @@ internal static class Dto
             stamp?.Revision);
     }
 
+    /// <summary>
+    /// The summary of a build that may be another host's (a read-only view loaded from storage, which has no current
+    /// step or ETA of its own): its current step is its last started, unfinished step, and its ETA its start plus this
+    /// host's expected duration of its builder, when this host has one (what Core gives a build when it starts).
+    /// </summary>
+    public static BuildSummaryDto ClusterSummary(IBuildStatus build, IStatus? local)
+    {
+        var summary = Summary(build);
+        if (summary.Finished)
+        {
+            return summary;
+        }
+
+        string? current = summary.CurrentStep;
+        if (current is null)
+        {
+            foreach (var step in build.Steps)
+            {
+                if (step.IsStarted && !step.IsFinished)
+                {
+                    current = step.Name;
+                }
+            }
+        }
+
+        return summary with { CurrentStep = current, Eta = summary.Eta ?? EstimatedEta(build.Builder.Name, build.StartedAt, local) };
+    }
+
+    /// <summary>The summary of another host's running build as stored, with its steps: as <see cref="ClusterSummary(IBuildStatus, IStatus?)"/>.</summary>
+    public static BuildSummaryDto ClusterSummary(IPersistentBuild build, IReadOnlyList<IPersistentStep> steps, IStatus local)
+    {
+        var summary = Summary(build);
+        if (summary.Finished)
+        {
+            return summary;
+        }
+
+        string? current = null;
+        var done = 0;
+        foreach (var step in steps)
+        {
+            if (step.IsFinished)
+            {
+                done++;
+            }
+            else if (step.StartedAt is not null)
+            {
+                current = step.Name;
+            }
+        }
+
+        return summary with
+        {
+            CurrentStep = current,
+            StepsDone = done,
+            StepsTotal = steps.Count,
+            Eta = EstimatedEta(build.BuilderName, build.StartedAt, local),
+        };
+    }
+
     public static BuildDetailDto Detail(IBuildStatus build, string lastEventId) => new(
         Summary(build),
         build.HostName,
@@ -136,4 +196,7 @@ internal static class Dto
 
     public static RequestDto Request(IBuildRequestStatus request)
         => new(request.Id, request.Builder.Name, request.Reason, request.SubmittedAt, request.SourceStamps, Properties(request.Properties));
+
+    private static DateTimeOffset? EstimatedEta(string builderName, DateTimeOffset startedAt, IStatus? local)
+        => local?.GetBuilder(builderName)?.ExpectedDuration is { } expected ? startedAt + expected : null;
 }

@@ -34,7 +34,11 @@ internal sealed record BuildSummaryDto(
     int? StepsTotal,
     string? WorkerName,
     string? Branch,
-    string? Revision);
+    string? Revision)
+{
+    /// <summary>Gets the host that runs the build; set by <c>api/hosts</c> only (left out elsewhere).</summary>
+    public string? HostName { get; init; }
+}
 
 internal sealed record BuildListDto(IReadOnlyList<BuildSummaryDto> Builds, int? NextBefore);
 
@@ -79,6 +83,24 @@ internal sealed record LogFollowDto(long FirstLine, IReadOnlyList<LogLineDto> Li
 
 internal sealed record LogEndDto(long LineCount);
 
+internal sealed record HostsDto(
+    string HostName,
+    long? InstanceId,
+    string LastEventId,
+    DateTimeOffset ServerTime,
+    IReadOnlyList<HostDto> Hosts,
+    IReadOnlyList<BuildSummaryDto> OtherBuilds,
+    bool Truncated);
+
+internal sealed record HostDto(
+    string HostName,
+    long? InstanceId,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? HeartbeatAt,
+    DateTimeOffset? ExpiresAt,
+    bool IsThisHost,
+    IReadOnlyList<BuildSummaryDto> RunningBuilds);
+
 internal sealed record BuildRefDto(string Builder, int Number);
 
 internal sealed record WorkerDto(
@@ -94,6 +116,12 @@ internal sealed record RequestDto(long Id, string Builder, string? Reason, DateT
 /// <summary>One status event on the stream; only the members that its kind carries are set.</summary>
 internal sealed record StreamEventDto(string Kind, DateTimeOffset Time)
 {
+    /// <summary>Gets the host name of another host's event (<c>hosts=all</c>); left out for this host's own events.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>Gets the instance id of another host's event; left out for this host's own events.</summary>
+    public long? InstanceId { get; init; }
+
     public string? Builder { get; init; }
 
     public int? Number { get; init; }

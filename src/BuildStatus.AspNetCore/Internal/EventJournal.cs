@@ -6,7 +6,8 @@ namespace BuildStatus.AspNetCore.Internal;
 /// <summary>
 /// The server side of the status streams: one subscription to <see cref="IStatus"/>, every event numbered and
 /// serialized once (a <c>logChunk</c> only if a stream asks for it; see <see cref="JournalEntry"/>), kept in a
-/// bounded replay buffer that every stream reads with its own cursor.
+/// bounded replay buffer that every stream reads with its own cursor. Other hosts' events come through a second
+/// subscription that exists only while a stream asks for them (EventJournal.OtherHosts.cs).
 /// </summary>
 /// <remarks>
 /// A stream holds no buffer of its own beyond the batch it is writing, so a slow or stalled client costs the
@@ -77,6 +78,9 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     private IStatusSubscription? _subscription;
 
+    // Set once by Start, before either subscription exists; read by their delivery threads and under _othersGate.
+    private IStatus? _status;
+
     public EventJournal(BuildStatusWebOptions options, TimeProvider time, ILogger logger)
     {
         _capacity = options.ReplayBufferCapacity;
@@ -115,7 +119,10 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
 
     /// <summary>Subscribes to <paramref name="status"/>. Called once, when the endpoints are mapped.</summary>
     public void Start(IStatus status)
-        => _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity, Condition = Wants });
+    {
+        _status = status;
+        _subscription = status.Subscribe(this, new StatusEventFilter { BufferCapacity = CoreBufferCapacity, Condition = Wants });
+    }
 
     public string FormatId(long sequence) => string.Concat(_epoch, "-", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -239,6 +246,7 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        DisposeOtherHosts();
         lock (_gate)
         {
             _wakeTimer?.Dispose();
@@ -298,13 +306,13 @@ internal sealed partial class EventJournal : IStatusReceiver, IDisposable
     // only to read.
     private static TaskCompletionSource NewSignal() => new();
 
-    private JournalEntry ResetEntry(long sequence, long missed)
+    private JournalEntry ResetEntry(long sequence, long missed, bool fromOtherHosts = false)
     {
         var dto = new StreamEventDto("reset", _time.GetUtcNow()) { Missed = missed };
-        return JournalEntry.Reset(sequence, FormatId(sequence), dto);
+        return JournalEntry.Reset(sequence, FormatId(sequence), dto, fromOtherHosts);
     }
 
-    private void AppendReset(long missed) => Append(seq => ResetEntry(seq, missed), null);
+    private void AppendReset(long missed, bool fromOtherHosts = false) => Append(seq => ResetEntry(seq, missed, fromOtherHosts), null);
 
     private void Append(Func<long, JournalEntry> create, StatusEvent? statusEvent)
     {

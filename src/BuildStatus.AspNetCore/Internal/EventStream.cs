@@ -41,24 +41,26 @@ internal static class EventStream
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         IDisposable? chunks = null;
+        IDisposable? others = null;
         try
         {
-            long cursor;
+            // Registered before "now" is read, so that chunks (and other hosts' events) are kept from then on; a
+            // cursor the client resumes from that is older than what the journal has of them cannot resume without
+            // a gap.
+            var lost = false;
             if ((filter.Kinds & StatusEventKinds.LogChunk) != 0)
             {
-                // Registered before "now" is read, so that chunks are kept from then on; a cursor the client
-                // resumes from that is older than what the journal has of chunks cannot resume without a gap.
                 var chunksAfter = journal.KeepChunks(out chunks);
-                cursor = from ?? journal.LastSequence;
-                if (from >= 0 && (chunksAfter is null || from < chunksAfter))
-                {
-                    cursor = -1;
-                }
+                lost |= from >= 0 && (chunksAfter is null || from < chunksAfter);
             }
-            else
+
+            if (filter.OtherHosts)
             {
-                cursor = from ?? journal.LastSequence;
+                var othersAfter = journal.KeepOtherHosts(out others);
+                lost |= from >= 0 && from < othersAfter;
             }
+
+            var cursor = lost ? -1 : from ?? journal.LastSequence;
 
             await foreach (var batch in StreamFromAsync(journal, cursor, filter, options, time, cancellationToken).ConfigureAwait(false))
             {
@@ -68,6 +70,7 @@ internal static class EventStream
         finally
         {
             chunks?.Dispose();
+            others?.Dispose();
         }
     }
 

@@ -78,6 +78,12 @@ internal sealed class JournalEntry
     /// <summary>Gets the size it is counted for against <see cref="BuildStatusWebOptions.ReplayBufferBytes"/>.</summary>
     public long Bytes { get; private init; }
 
+    /// <summary>
+    /// Gets whether the entry is another host's event, or a reset that only concerns other hosts' events: only a
+    /// stream that asked for other hosts' events (<see cref="StreamFilter.OtherHosts"/>) sends it.
+    /// </summary>
+    public bool FromOtherHost { get; private init; }
+
     /// <summary>Gets the log a <see cref="StatusEventKinds.LogChunk"/> belongs to, so that a slow stream can coalesce chunks per log.</summary>
     public string? LogKey { get; }
 
@@ -122,10 +128,11 @@ internal sealed class JournalEntry
     /// <param name="builderName">The builder it concerns, if any.</param>
     /// <param name="buildNumber">The build it concerns, if any.</param>
     /// <param name="json">The event's JSON (UTF-8).</param>
-    public static JournalEntry ForEvent(long sequence, string id, StatusEventKinds kind, string? builderName, int? buildNumber, byte[] json)
+    /// <param name="fromOtherHost">Whether it is another host's event.</param>
+    public static JournalEntry ForEvent(long sequence, string id, StatusEventKinds kind, string? builderName, int? buildNumber, byte[] json, bool fromOtherHost = false)
     {
         var frame = Compose(null, id, json);
-        return new JournalEntry(sequence, id, kind, builderName, buildNumber) { _frame = frame, Bytes = frame.Length };
+        return new JournalEntry(sequence, id, kind, builderName, buildNumber) { _frame = frame, Bytes = frame.Length, FromOtherHost = fromOtherHost };
     }
 
     /// <summary>Creates the entry of a <c>logChunk</c>, serialized when a stream first needs it.</summary>
@@ -140,11 +147,15 @@ internal sealed class JournalEntry
         => new(sequence, id, StatusEventKinds.LogChunk, builderName, buildNumber, head, lines, logKey);
 
     /// <summary>Creates a reset marker (its own <c>reset</c> event type), serialized now.</summary>
-    public static JournalEntry Reset(long sequence, string id, StreamEventDto dto)
+    /// <param name="sequence">Its position in the journal.</param>
+    /// <param name="id">Its event id.</param>
+    /// <param name="dto">The reset event.</param>
+    /// <param name="fromOtherHosts">Whether only other hosts' events were lost (only streams that asked for them get it).</param>
+    public static JournalEntry Reset(long sequence, string id, StreamEventDto dto, bool fromOtherHosts = false)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(dto, WebJsonContext.Default.StreamEventDto);
         var frame = Compose(ResetField, id, json);
-        return new JournalEntry(sequence, id, StatusEventKinds.None, null, null) { _frame = frame, Bytes = frame.Length };
+        return new JournalEntry(sequence, id, StatusEventKinds.None, null, null) { _frame = frame, Bytes = frame.Length, FromOtherHost = fromOtherHosts };
     }
 
     /// <summary>Composes the frame of a merged <c>logChunk</c>: this entry's id and head, then the given lines.</summary>

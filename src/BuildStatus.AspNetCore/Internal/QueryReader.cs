@@ -127,6 +127,24 @@ internal sealed class QueryReader(IQueryCollection query)
         return kinds;
     }
 
+    /// <summary>Reads <c>hosts</c>-like choices: <see langword="true"/> for <c>all</c>, <see langword="false"/> for <c>this</c> or when absent.</summary>
+    public bool AllHosts(string name)
+    {
+        var text = String(name);
+        if (text is null || string.Equals(text, "this", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        Fail($"'{name}' must be 'this' (this host's events only, the default) or 'all' (every host's), not '{Clip(text)}'.");
+        return false;
+    }
+
     public void Fail(string message) => Error ??= message;
 
     private static string Clip(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");

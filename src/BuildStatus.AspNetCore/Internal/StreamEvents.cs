@@ -36,5 +36,19 @@ internal static class StreamEvents
         };
     }
 
+    /// <summary>The build an event's <c>build</c> summary is made from, if it has one.</summary>
+    public static IBuildStatus? BuildOf(StatusEvent statusEvent) => statusEvent switch
+    {
+        BuildStarted e => e.Build,
+        BuildChanged e => e.Build,
+        BuildFinished e => e.Build,
+        BuildLost e => e.Build,
+        StepStarted e => e.Step.Build,
+        StepTextChanged e => e.Step.Build,
+        StepFinished e => e.Step.Build,
+        EtaUpdated e => e.Build,
+        _ => null,
+    };
+
     private static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -12,6 +12,7 @@ namespace BuildStatus.AspNetCore.Internal;
 [JsonSerializable(typeof(IReadOnlyList<BuilderDto>))]
 [JsonSerializable(typeof(BuildListDto))]
 [JsonSerializable(typeof(GridDto))]
+[JsonSerializable(typeof(HostsDto))]
 [JsonSerializable(typeof(BuildDetailDto))]
 [JsonSerializable(typeof(LogDto))]
 [JsonSerializable(typeof(LogLinesDto))]

@@ -45,6 +45,7 @@
     overview: () => base + '/',
     grid: () => base + '/grid',
     workers: () => base + '/workers',
+    hosts: () => base + '/hosts',
     builder: (b) => `${base}/builders/${enc(b)}`,
     build: (b, n) => `${base}/builders/${enc(b)}/builds/${n}`,
     log: (b, n, s, l) => `${base}/builders/${enc(b)}/builds/${n}/steps/${s}/logs/${l}`,
@@ -111,6 +112,7 @@
     [/^\/?$/, () => overviewView()],
     [/^\/grid$/, () => gridView()],
     [/^\/workers$/, () => workersView()],
+    [/^\/hosts$/, () => hostsView()],
     [/^\/builders\/([^/]+)$/, (m) => builderView(dec(m[1]))],
     [/^\/builders\/([^/]+)\/builds\/(\d+)$/, (m) => buildView(dec(m[1]), +m[2])],
     [/^\/builders\/([^/]+)\/builds\/(\d+)\/steps\/(\d+)\/logs\/(\d+)$/, (m) => logView(dec(m[1]), +m[2], +m[3], +m[4])],
@@ -686,6 +688,107 @@
         show(el('h1', null, 'Workers'),
           el('table', null, el('thead', null, el('tr', null, ['Worker', 'State', 'Host', 'Last seen', 'Running builds', 'Info'].map((h) => el('th', null, h)))), tbody));
         if (!stream) openStream({ kinds: 'workerConnected,workerDisconnected' }, null, onEvent, load);
+        main.setAttribute('data-ready', '1');
+      } catch (err) { failed(err); }
+    }
+    load();
+    return {};
+  }
+
+  // ---- Hosts: every live instance on this history with its running builds -------------------------------------
+  // The snapshot (api/hosts) and then the stream with other hosts' events (hosts=all): each event moves or updates
+  // one build's row; a finished build leaves. A host that starts later gets its section from its first event.
+  function hostsView() {
+    nav('hosts');
+    document.title = 'Hosts';
+    const sections = new Map();   // section key -> { box, tbody, empty, builds: Map(build key -> row) }
+    const owner = new Map();      // build key -> section key
+    let ownKey = null, list = null;
+    const hostKey = (name, id) => id !== null && id !== undefined ? `i${id}` : `h${name}`;
+    const buildKey = (b) => `${b.builder}#${b.number}`;
+
+    function buildRow(b) {
+      return el('tr', { 'data-build': buildKey(b) },
+        el('td', { class: 'name' }, el('a', { href: url.builder(b.builder) }, b.builder)),
+        el('td', { class: 'num' }, el('a', { href: url.build(b.builder, b.number) }, `#${b.number}`)),
+        el('td', { class: 'name' }, b.currentStep || el('span', { class: 'muted' }, '—'),
+          b.stepsTotal ? el('span', { class: 'muted' }, ` (${b.stepsDone}/${b.stepsTotal})`) : null),
+        el('td', { class: 'num' }, etaSpan(b.eta) || el('span', { class: 'muted' }, '—')),
+        el('td', null, b.stateText));
+    }
+    function facts(h) {
+      if (!h.heartbeatAt) return h.instanceId ? `instance ${h.instanceId}` : null;
+      return `instance ${h.instanceId} · started ${clock(h.startedAt)} · heartbeat ${clock(h.heartbeatAt)} · lease until ${clock(h.expiresAt)}`;
+    }
+    function addSection(key, h, note) {
+      const tbody = el('tbody');
+      const empty = el('p', { class: 'muted' }, 'No running builds.');
+      const id = `host-${sections.size}`;
+      const box = el('section', { class: 'host', 'data-host': key, 'aria-labelledby': id },
+        el('h2', { id }, el('span', { class: 'name' }, h.hostName), h.isThisHost ? el('span', { class: 'badge r-skipped' }, 'this host') : null),
+        el('p', { class: 'muted' }, note || facts(h)),
+        el('table', { class: 'hosts' }, el('thead', null, el('tr', null, ['Builder', '#', 'Current step', 'ETA', 'State'].map((t) => el('th', null, t)))), tbody),
+        empty);
+      const s = { box, tbody, empty, builds: new Map() };
+      sections.set(key, s);
+      list.append(box);
+      return s;
+    }
+    function refreshEmpty(s) { s.empty.hidden = s.builds.size > 0; }
+    function place(key, b) {
+      const k = buildKey(b);
+      const from = owner.get(k);
+      if (from !== undefined && from !== key) {
+        const old = sections.get(from);
+        const row = old && old.builds.get(k);
+        if (row) { row.remove(); old.builds.delete(k); refreshEmpty(old); }
+        owner.delete(k);
+      }
+      const s = sections.get(key);
+      const row = s.builds.get(k);
+      if (b.finished) {
+        if (row) row.remove();
+        s.builds.delete(k);
+        owner.delete(k);
+      } else {
+        const fresh = buildRow(b);
+        if (row) row.replaceWith(fresh); else s.tbody.append(fresh);
+        s.builds.set(k, fresh);
+        owner.set(k, key);
+      }
+      refreshEmpty(s);
+    }
+    function onEvent(e) {
+      if (!e.build) return;
+      let key = ownKey;
+      if (e.host !== undefined && e.host !== null) {
+        key = hostKey(e.host, e.instanceId);
+        if (!sections.has(key)) addSection(key, { hostName: e.host, instanceId: e.instanceId, isThisHost: false });
+      }
+      place(key, e.build);
+    }
+    async function load() {
+      try {
+        const snapshot = await api('/hosts');
+        clear(main); sections.clear(); owner.clear();
+        list = el('div', { class: 'host-list' });
+        show(el('h1', null, 'Hosts'),
+          el('p', { class: 'muted' }, 'Every live host on this history with its running builds, updated live.'),
+          snapshot.truncated ? el('p', { class: 'error' }, 'Not everything is shown: there are more hosts or running builds than one answer holds.') : null,
+          list);
+        ownKey = hostKey(snapshot.hostName, snapshot.instanceId);
+        for (const h of snapshot.hosts) {
+          const key = hostKey(h.hostName, h.instanceId);
+          const s = sections.get(key) || addSection(key, h);
+          for (const b of h.runningBuilds) place(key, b);
+          refreshEmpty(s);
+        }
+        for (const b of snapshot.otherBuilds) {
+          const key = hostKey(b.hostName, null);
+          if (!sections.has(key)) addSection(key, { hostName: b.hostName }, 'no single live instance of this name');
+          place(key, b);
+        }
+        if (!stream) openStream({ hosts: 'all', kinds: 'buildStarted,buildChanged,buildFinished,stepStarted,stepFinished,etaUpdated' }, snapshot.lastEventId, onEvent, load);
         main.setAttribute('data-ready', '1');
       } catch (err) { failed(err); }
     }

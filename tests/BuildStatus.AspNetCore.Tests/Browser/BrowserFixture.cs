@@ -22,6 +22,12 @@ public abstract class BrowserFixture
 
     protected Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Gets settings of the web sample that a fixture adds (such as <c>share-events</c>).</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
+    /// <summary>Runs after the factory is made and before its server starts (a fixture may start another host on its file).</summary>
+    protected virtual Task BeforeServerStartsAsync(WebFactory factory) => Task.CompletedTask;
+
     [OneTimeSetUp]
     public async Task StartBrowserAsync()
     {
@@ -37,11 +43,18 @@ public abstract class BrowserFixture
             Assert.Ignore(Missing);
         }
 
-        Factory = new WebFactory(kestrel: true, settings: new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["BuildStatusWeb:MaxStreamDuration"] = "00:00:02",
             ["BuildStatusWeb:ReconnectDelay"] = "00:00:00.200",
-        });
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        Factory = new WebFactory(kestrel: true, settings: settings);
+        await BeforeServerStartsAsync(Factory);
         BaseAddress = Factory.ServerAddress;
         Microsoft.Playwright.Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
         _playwright = await Playwright.CreateAsync();

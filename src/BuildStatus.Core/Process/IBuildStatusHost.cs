@@ -32,6 +32,7 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IBuilder AddBuilder(string name, string? description = null, IEnumerable<string>? tags = null);
 
     /// <summary>Registers a worker, or returns the one already registered with that name.</summary>
@@ -39,6 +40,7 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <returns>The worker.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IWorker AddWorker(string name);
 
     /// <summary>Returns a registered builder by name, or <see langword="null"/>.</summary>

@@ -39,10 +39,12 @@ public interface IBuilder : IBuilderStatus
     /// <summary>Attaches a worker; a builder with attached workers is <see cref="BuilderState.Offline"/> while none of them is connected.</summary>
     /// <param name="worker">The worker.</param>
     /// <exception cref="ArgumentNullException"><paramref name="worker"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     void AttachWorker(IWorkerStatus worker);
 
     /// <summary>Detaches a worker. Detaching one that is not attached does nothing.</summary>
     /// <param name="worker">The worker.</param>
     /// <exception cref="ArgumentNullException"><paramref name="worker"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     void DetachWorker(IWorkerStatus worker);
 }

@@ -27,7 +27,7 @@ public interface IBuilder : IBuilderStatus
     /// <param name="priority">Higher first among the pending requests; 0 by default.</param>
     /// <returns>The request.</returns>
     /// <remarks>
-    /// With a store that has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory) the request is
+    /// With a store that has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, PostgreSQL, in-memory) the request is
     /// stored: it survives a crash and a restart, shows in the pending requests of every host on the history (refreshed
     /// every <see cref="BuildStatusOptions.HeartbeatInterval"/>), and <see cref="StartBuildAsync"/> claims it in storage
     /// so that exactly one host starts it; a dead instance's claimed requests return to pending.

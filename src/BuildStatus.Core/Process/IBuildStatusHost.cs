@@ -76,11 +76,16 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Stops gracefully: drains the write queue (within <see cref="BuildStatusOptions.StopTimeout"/> or until
-    /// <paramref name="cancellationToken"/> is cancelled), then stops the writer and janitor. What could not be
-    /// persisted is logged with its counts. Status stays readable after stop.
+    /// Stops gracefully, in two phases of up to <see cref="BuildStatusOptions.StopTimeout"/> each (each cut short when
+    /// <paramref name="cancellationToken"/> is cancelled). First the host drains: <see cref="StartBuildAsync"/> throws at
+    /// once, while running builds may still change and finish. Then it stops: the partial lines of builds still running
+    /// are stored as lines, the write queue drains, and the writer and janitor stop. What could not be persisted is
+    /// logged with its counts, and every durability task still pending faults with a
+    /// <see cref="Storage.BuildStoreException"/>. From then on every mutation throws
+    /// <see cref="InvalidOperationException"/>; status stays readable. Calling it again, or concurrently, returns the
+    /// same stop.
     /// </summary>
-    /// <param name="cancellationToken">Abandons the drain.</param>
+    /// <param name="cancellationToken">Abandons the waits (for running builds, then for the queue).</param>
     /// <returns>A task that completes when the host has stopped.</returns>
     Task StopAsync(CancellationToken cancellationToken = default);
 

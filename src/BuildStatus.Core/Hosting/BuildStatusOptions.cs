@@ -96,7 +96,8 @@ public sealed class BuildStatusOptions
     /// Gets or sets whether start-up finishes interrupted builds as <see cref="BuildResult.Retry"/>: with a store that
     /// has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, PostgreSQL, in-memory), the builds of instances that stopped
     /// or whose lease expired, whatever their host name; with any other store, the unfinished builds of this
-    /// <see cref="HostName"/>. The default is <see langword="true"/>.
+    /// <see cref="HostName"/>. Only the start's recovery: with instances, every heartbeat recovers dead instances whatever
+    /// this says. The default is <see langword="true"/>.
     /// </summary>
     public bool RecoverOnStart { get; set; } = true;
 

@@ -6,8 +6,9 @@ namespace BuildStatus;
 public sealed class BuildStatusOptions
 {
     /// <summary>
-    /// Gets or sets this host's stable name, stored with every build it runs and used to find the builds it left
-    /// unfinished. The default is <see cref="Environment.MachineName"/>. Not empty or white space; at most 200 characters.
+    /// Gets or sets this host's name, stored with every build it runs and with its instance. With a store without
+    /// instances it also finds the builds this host left unfinished; with instances, several hosts may share it.
+    /// The default is <see cref="Environment.MachineName"/>. Not empty or white space; at most 200 characters.
     /// </summary>
     public string HostName { get; set; } = Environment.MachineName;
 

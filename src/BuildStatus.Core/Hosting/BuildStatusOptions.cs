@@ -55,7 +55,10 @@ public sealed class BuildStatusOptions
     /// <summary>Gets or sets how many bytes of the end of an over-size log are kept (Buildbot's <c>logMaxTailSize</c>). The default is 64 KiB; not negative.</summary>
     public int MaxLogTailBytes { get; set; } = 64 * 1024;
 
-    /// <summary>Gets or sets each subscriber's buffer in events. The default is 10,000; 16 to 100,000,000.</summary>
+    /// <summary>
+    /// Gets or sets each subscriber's buffer in events. Its consumer takes events out in batches of up to 256 (at most
+    /// this many), and a batch taken out no longer counts. The default is 10,000; 16 to 100,000,000.
+    /// </summary>
     public int SubscriberBufferCapacity { get; set; } = 10_000;
 
     /// <summary>

@@ -15,7 +15,7 @@ public interface IBuild : IBuildStatus
     /// <summary>Adds a step (not yet started) at the end of the build.</summary>
     /// <param name="name">The step name.</param>
     /// <returns>The new step.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
     /// <exception cref="InvalidOperationException">The build has finished.</exception>
     IStep AddStep(string name);
 
@@ -29,7 +29,7 @@ public interface IBuild : IBuildStatus
     /// <param name="name">The property name.</param>
     /// <param name="value">The value.</param>
     /// <param name="source">Who set it. The default is <c>"Build"</c>.</param>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> or <paramref name="source"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException">The build has finished.</exception>
     void SetProperty(string name, string value, string source = "Build");

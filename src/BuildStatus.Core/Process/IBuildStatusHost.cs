@@ -30,7 +30,8 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <param name="description">An optional description.</param>
     /// <param name="tags">Optional tags.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character, or a tag is
+    /// (<see cref="ArgumentException.ParamName"/> <c>tags</c>).</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
     /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IBuilder AddBuilder(string name, string? description = null, IEnumerable<string>? tags = null);
@@ -38,7 +39,7 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <summary>Registers a worker, or returns the one already registered with that name.</summary>
     /// <param name="name">The unique worker name.</param>
     /// <returns>The worker.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
     /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IWorker AddWorker(string name);

@@ -50,24 +50,6 @@ for (var i = 0; i < args.Length; i++)
         case "--client-nice": clientNice = int.Parse(Next(), c); break;
         case "--rate": pacedRate = double.Parse(Next(), c); break;
         case "--stalled-kinds": stalledKinds = Next() is var k && k == "-" ? null : k; break;
-        case "--help" or "-h":
-            Console.WriteLine("""
-                BuildStatus.Bench.Web: the web load benchmark (docs/BENCHMARKS.md, "Web"): a CI host running W1 with MapBuildStatus
-                on 127.0.0.1, SSE watchers and log followers in a child process over loopback.
-                  --builds N              builds per W1 run (default 1000)
-                  --pairs N               pairs of W1 runs, alone and with the clients, in alternating order (default 3)
-                  --watchers N            status-stream clients (default 200)
-                  --followers N           log-follow clients (default 50)
-                  --stalled N             clients that stop reading (default 20)
-                  --skip-page             leave out the browser page phase
-                  --phases LIST           of w1,paced,stalled,lines,page (default all)
-                  --kinds LIST            what the watchers ask for (default: what api/stream sends by default)
-                  --rate N                builds a second in the paced phase (default 50)
-                  --stalled-kinds LIST    what the stalled clients ask for (default all; "-" for the stream's default)
-                  --clients-in-process    run the clients in this process instead of a child process
-                  --client-nice N         niceness of the client process (default 0: as the server)
-                """);
-            return 0;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }

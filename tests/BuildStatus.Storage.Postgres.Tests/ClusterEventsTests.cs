@@ -42,6 +42,64 @@ public sealed class ClusterEventsTests
 
     private static IBuildStatusHost Host(IServiceProvider provider) => provider.GetRequiredService<IBuildStatusHost>();
 
+    [Test]
+    public async Task ListenConnectionString_WhenSet_TheListenerConnectsWithIt_AndOtherHostsEventsArrive()
+    {
+        // The README's PgBouncer form: the main connection string for the pool, ListenConnectionString for LISTEN. Here
+        // both reach the test server; the listener's own Application Name shows which connection it opened.
+        var schema = NewSchema();
+        var application = "bs-listen-" + Guid.NewGuid().ToString("N")[..12];
+        var listen = new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString) { ApplicationName = application }.ConnectionString;
+        var services = new ServiceCollection();
+        services.AddBuildStatus(b => b
+            .UsePostgres(o =>
+            {
+                o.ConnectionString = Database.ConnectionString;
+                o.ListenConnectionString = listen;
+                o.Schema = schema;
+                o.StartTimeout = TimeSpan.FromSeconds(60);
+            })
+            .Configure(o =>
+            {
+                o.HostName = "host-c";
+                o.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+                o.LeaseDuration = TimeSpan.FromSeconds(5);
+                o.OtherHostsPollInterval = TimeSpan.FromMilliseconds(500);
+            }));
+        await using var c = services.BuildServiceProvider();
+        await Host(c).StartAsync();
+        await using var a = await StartHostAsync(Database.ConnectionString, schema, "host-a");
+        var received = new ConcurrentQueue<StatusEvent>();
+        using var watch = new CancellationTokenSource();
+        var stream = Host(c).WatchAsync(new StatusEventFilter { IncludeOtherHosts = true }, watch.Token);
+        var watcher = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var e in stream)
+                {
+                    received.Enqueue(e);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Done.
+            }
+        });
+
+        await RunBuildAsync(Host(a), "linux", 10);
+        await WaitUntilAsync(() => received.Any(e => e is BuildFinished { IsFromOtherHost: true, HostName: "host-a" }), "host-a's build finished on c");
+        await using var admin = Npgsql.NpgsqlDataSource.Create(Database.ConnectionString);
+        await using var count = admin.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
+        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = application });
+        long listeners = 0;
+        await WaitUntilAsync(() => (listeners = (long)count.ExecuteScalar()!) > 0, "a connection opened with ListenConnectionString");
+        await watch.CancelAsync();
+        await watcher;
+
+        Assert.That(listeners, Is.EqualTo(1), "one LISTEN connection, from ListenConnectionString");
+    }
+
     private static async Task RunBuildAsync(IBuildStatusHost host, string builder, int lines, Func<int, Task>? afterLine = null)
     {
         var build = await (host.FindBuilder(builder) ?? host.AddBuilder(builder)).StartBuildAsync();

@@ -27,13 +27,13 @@ public sealed record StatusEventFilter
 
     /// <summary>
     /// Gets this subscriber's buffer capacity in events, or <see langword="null"/> for
-    /// <see cref="BuildStatusOptions.SubscriberBufferCapacity"/>. The default is <see langword="null"/>.
+    /// <see cref="BuildStatusOptions.SubscriberBufferCapacity"/>; at least 1. The default is <see langword="null"/>.
     /// </summary>
     public int? BufferCapacity { get; init; }
 
     /// <summary>
     /// Gets this subscriber's buffer bound in bytes of log text, or <see langword="null"/> for
-    /// <see cref="BuildStatusOptions.SubscriberBufferBytes"/>. The default is <see langword="null"/>.
+    /// <see cref="BuildStatusOptions.SubscriberBufferBytes"/>; at least 1. The default is <see langword="null"/>.
     /// </summary>
     public long? BufferBytes { get; init; }
 

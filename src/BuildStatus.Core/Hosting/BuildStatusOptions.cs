@@ -6,8 +6,9 @@ namespace BuildStatus;
 public sealed class BuildStatusOptions
 {
     /// <summary>
-    /// Gets or sets this host's stable name, stored with every build it runs and used to find the builds it left
-    /// unfinished. The default is <see cref="Environment.MachineName"/>. At most 200 characters.
+    /// Gets or sets this host's name, stored with every build it runs and with its instance. With a store without
+    /// instances it also finds the builds this host left unfinished; with instances, several hosts may share it.
+    /// The default is <see cref="Environment.MachineName"/>. Not empty or white space; at most 200 characters.
     /// </summary>
     public string HostName { get; set; } = Environment.MachineName;
 
@@ -24,22 +25,22 @@ public sealed class BuildStatusOptions
     /// </summary>
     public long MaxQueueBytes { get; set; } = 16L * 1024 * 1024;
 
-    /// <summary>Gets or sets the most rows and chunks one storage batch holds. The default is 10,000.</summary>
+    /// <summary>Gets or sets the most rows and chunks one storage batch holds. The default is 10,000; 1 to 1,000,000.</summary>
     public int MaxBatchSize { get; set; } = 10_000;
 
-    /// <summary>Gets or sets the most log bytes one storage batch holds. The default is 8 MiB.</summary>
+    /// <summary>Gets or sets the most log bytes one storage batch holds. The default is 8 MiB; at least 1 KiB (1,024).</summary>
     public int MaxBatchBytes { get; set; } = 8 * 1024 * 1024;
 
-    /// <summary>Gets or sets the most lines in one stored log chunk. The default is 1,000.</summary>
+    /// <summary>Gets or sets the most lines in one stored log chunk. The default is 1,000; 1 to 1,000,000.</summary>
     public int LogChunkMaxLines { get; set; } = 1000;
 
-    /// <summary>Gets or sets the most bytes in one stored log chunk (a longer single line is a chunk of its own). The default is 64 KiB.</summary>
+    /// <summary>Gets or sets the most bytes in one stored log chunk (a longer single line is a chunk of its own). The default is 64 KiB; 256 bytes to 64 MiB.</summary>
     public int LogChunkMaxBytes { get; set; } = 64 * 1024;
 
     /// <summary>
     /// Gets or sets the most bytes of one log that are stored, or 0 for no limit. Past it, the head is kept,
     /// then a marker line, then the last <see cref="MaxLogTailBytes"/> of the log (Buildbot's
-    /// <c>logMaxSize</c>). The default is 0.
+    /// <c>logMaxSize</c>). The default is 0; not negative.
     /// </summary>
     public long MaxLogBytes { get; set; }
 
@@ -51,10 +52,13 @@ public sealed class BuildStatusOptions
     /// </summary>
     public int MaxLineLength { get; set; } = 64 * 1024;
 
-    /// <summary>Gets or sets how many bytes of the end of an over-size log are kept (Buildbot's <c>logMaxTailSize</c>). The default is 64 KiB.</summary>
+    /// <summary>Gets or sets how many bytes of the end of an over-size log are kept (Buildbot's <c>logMaxTailSize</c>). The default is 64 KiB; not negative.</summary>
     public int MaxLogTailBytes { get; set; } = 64 * 1024;
 
-    /// <summary>Gets or sets each subscriber's buffer in events. The default is 10,000; at least 16.</summary>
+    /// <summary>
+    /// Gets or sets each subscriber's buffer in events. Its consumer takes events out in batches of up to 256 (at most
+    /// this many), and a batch taken out no longer counts. The default is 10,000; 16 to 100,000,000.
+    /// </summary>
     public int SubscriberBufferCapacity { get; set; } = 10_000;
 
     /// <summary>
@@ -68,41 +72,42 @@ public sealed class BuildStatusOptions
 
     /// <summary>
     /// Gets or sets how many times the writer tries a batch before it declares storage failed and faults the
-    /// durability tasks (it keeps retrying in the background). The default is 8.
+    /// durability tasks (it keeps retrying in the background). The default is 8; 1 to 1,000.
     /// </summary>
     public int MaxWriteAttempts { get; set; } = 8;
 
-    /// <summary>Gets or sets the first retry delay; it doubles per attempt up to <see cref="RetryMaxDelay"/>. The default is 50 ms.</summary>
+    /// <summary>Gets or sets the first retry delay; it doubles per attempt up to <see cref="RetryMaxDelay"/>. The default is 50 ms; positive.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Gets or sets the longest retry delay. The default is 10 s.</summary>
+    /// <summary>Gets or sets the longest retry delay. The default is 10 s; positive, and not shorter than <see cref="RetryBaseDelay"/>.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Gets or sets how long each phase of a graceful stop may take: first the wait for live builds to finish (the
     /// host is <em>draining</em>: no new builds, running ones may still change and finish), then the wait for the write
     /// queue to drain. Measured in real time (not the injected <see cref="TimeProvider"/>), so a stop never waits for a
-    /// fake clock. The default is 30 s.
+    /// fake clock. The default is 30 s; positive.
     /// </summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Gets or sets the source of randomness for the retry jitter: a function returning a value in [0, 1). Tests set it
-    /// to make retry delays exact. The default is <see cref="Random.Shared"/>'s <see cref="Random.NextDouble"/>.
+    /// to make retry delays exact. Not <see langword="null"/>. The default is <see cref="Random.Shared"/>'s <see cref="Random.NextDouble"/>.
     /// </summary>
     public Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
 
     /// <summary>
     /// Gets or sets whether start-up finishes interrupted builds as <see cref="BuildResult.Retry"/>: with a store that
-    /// has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory), the builds of instances that stopped
+    /// has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, PostgreSQL, in-memory), the builds of instances that stopped
     /// or whose lease expired, whatever their host name; with any other store, the unfinished builds of this
-    /// <see cref="HostName"/>. The default is <see langword="true"/>.
+    /// <see cref="HostName"/>. Only the start's recovery: with instances, every heartbeat recovers dead instances whatever
+    /// this says. The default is <see langword="true"/>.
     /// </summary>
     public bool RecoverOnStart { get; set; } = true;
 
     /// <summary>
     /// Gets or sets how often the host renews its instance's lease and looks for dead instances to recover (stores with
-    /// instances only). The default is 10 s.
+    /// instances only). The default is 10 s; positive.
     /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -117,14 +122,14 @@ public sealed class BuildStatusOptions
     /// Gets or sets the longest a host waits before it reads the storage's event outbox again when no notification came
     /// (stores with an event feed, such as PostgreSQL, and only while a subscriber asks for other hosts' events with
     /// <see cref="StatusEventFilter.IncludeOtherHosts"/>): the safety net for a missed notification, and the delay of
-    /// other hosts' events on a store that has no notifications. The default is 1 s.
+    /// other hosts' events on a store that has no notifications. The default is 1 s; positive.
     /// </summary>
     public TimeSpan OtherHostsPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Gets or sets the retention policy the janitor applies. The default keeps everything.</summary>
+    /// <summary>Gets or sets the retention policy the janitor applies (checked by <see cref="RetentionPolicy.Validate"/>); not <see langword="null"/>. The default keeps everything.</summary>
     public RetentionPolicy Retention { get; set; } = new();
 
-    /// <summary>Gets or sets how often the janitor prunes. The default is 1 hour.</summary>
+    /// <summary>Gets or sets how often the janitor prunes. The default is 1 hour; positive.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
@@ -135,6 +140,6 @@ public sealed class BuildStatusOptions
     /// </summary>
     public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>Gets or sets how many recent successful builds of a builder feed its ETA. The default is 10.</summary>
+    /// <summary>Gets or sets how many recent successful builds of a builder feed its ETA. The default is 10; 1 to 1,000.</summary>
     public int EtaHistorySize { get; set; } = 10;
 }

@@ -20,6 +20,10 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     private readonly ILogger _logger;
     private readonly bool _hasStore;
 
+    // Set once by the constructor: why the configured options are invalid, or null. Creating the host never throws for
+    // them (it then runs its parts on the defaults and can never start); StartAsync throws them, as documented.
+    private readonly IReadOnlyList<string>? _invalidOptions;
+
     // Registries: the dictionaries are concurrent; _registryLock serializes additions so the ordered views
     // (replaced, never mutated) match registration order.
     private readonly Lock _registryLock = new();
@@ -58,7 +62,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stores);
-        var opts = options.Value;
+        var opts = ReadOptions(options, out _invalidOptions);
         var store = stores.LastOrDefault();
         _hasStore = store is not null;
         time ??= TimeProvider.System;
@@ -72,6 +76,29 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
         AdapterImpl = new StatusAdapter(_ctx);
         metrics.Observe(() => pipeline.QueueLength, () => pipeline.PendingBytes, () => hub.TotalDropped);
         metrics.ObserveStatus(this);
+    }
+
+    /// <summary>
+    /// Returns the configured options, or the defaults when they are invalid (with <paramref name="failures"/> saying
+    /// why): the options' validator makes <see cref="IOptions{TOptions}.Value"/> throw, and the host's parts cannot be
+    /// built on invalid values, but the error belongs to <see cref="StartAsync"/>.
+    /// </summary>
+    private static BuildStatusOptions ReadOptions(IOptions<BuildStatusOptions> options, out IReadOnlyList<string>? failures)
+    {
+        BuildStatusOptions value;
+        try
+        {
+            value = options.Value;
+        }
+        catch (OptionsValidationException invalid)
+        {
+            failures = [.. invalid.Failures];
+            return new BuildStatusOptions();
+        }
+
+        var found = BuildStatusOptionsValidator.Check(value);
+        failures = found.Count > 0 ? found : null;
+        return found.Count > 0 ? new BuildStatusOptions() : value;
     }
 
     internal BuildHistory HistoryImpl { get; }
@@ -147,6 +174,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     {
         name = Guard.Name(name, nameof(name));
         ThrowIfDisposed();
+        ThrowIfStopped($"add builder '{name}'");
         var tagList = tags?.Select(t => Guard.Name(t, nameof(tags))).ToArray();
         var cleanDescription = Guard.OptionalText(description);
         lock (_registryLock)
@@ -174,6 +202,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
     {
         name = Guard.Name(name, nameof(name));
         ThrowIfDisposed();
+        ThrowIfStopped($"add worker '{name}'");
         lock (_registryLock)
         {
             if (_workers.TryGetValue(name, out var existing))
@@ -252,6 +281,16 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_phase == PhaseDisposed, this);
 
+    /// <summary>Throws once the host has stopped: a registration then would never be stored.</summary>
+    /// <param name="action">What was attempted, for the message.</param>
+    private void ThrowIfStopped(string action)
+    {
+        if (IsStopped)
+        {
+            throw new InvalidOperationException($"Cannot {action}: the BuildStatus host has stopped, so nothing more can be recorded.");
+        }
+    }
+
     public IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter = null)
     {
         ArgumentNullException.ThrowIfNull(receiver);
@@ -297,7 +336,7 @@ internal sealed partial class BuildStatusHost : IBuildStatusHost, IDisposable
                     "No BuildStatus storage backend is configured. Choose one in AddBuildStatus, e.g. services.AddBuildStatus(b => b.UseSqlite(\"Data Source=builds.db\")) or b.UseInMemoryStorage().");
             }
 
-            var failures = BuildStatusOptionsValidator.Check(_ctx.Options);
+            var failures = _invalidOptions ?? BuildStatusOptionsValidator.Check(_ctx.Options);
             if (failures.Count > 0)
             {
                 throw new OptionsValidationException(Options.DefaultName, typeof(BuildStatusOptions), failures);

@@ -473,6 +473,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     public void AttachWorker(IWorkerStatus worker)
     {
         ArgumentNullException.ThrowIfNull(worker);
+        _ctx.ThrowIfStopped(this);
         lock (_sync)
         {
             if (_workers.Contains(worker))
@@ -490,6 +491,7 @@ internal sealed partial class Builder : PersistedEntity, IBuilder
     public void DetachWorker(IWorkerStatus worker)
     {
         ArgumentNullException.ThrowIfNull(worker);
+        _ctx.ThrowIfStopped(this);
         lock (_sync)
         {
             if (!_workers.Remove(worker))

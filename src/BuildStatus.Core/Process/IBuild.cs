@@ -15,23 +15,23 @@ public interface IBuild : IBuildStatus
     /// <summary>Adds a step (not yet started) at the end of the build.</summary>
     /// <param name="name">The step name.</param>
     /// <returns>The new step.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
-    /// <exception cref="InvalidOperationException">The build has finished.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
+    /// <exception cref="InvalidOperationException">The build has finished, or the host has stopped.</exception>
     IStep AddStep(string name);
 
     /// <summary>Sets the state text.</summary>
     /// <param name="text">The new text.</param>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidOperationException">The build has finished.</exception>
+    /// <exception cref="InvalidOperationException">The build has finished, or the host has stopped.</exception>
     void SetStateText(string text);
 
     /// <summary>Sets a property, replacing any earlier value.</summary>
     /// <param name="name">The property name.</param>
     /// <param name="value">The value.</param>
     /// <param name="source">Who set it. The default is <c>"Build"</c>.</param>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> or <paramref name="source"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidOperationException">The build has finished.</exception>
+    /// <exception cref="InvalidOperationException">The build has finished, or the host has stopped.</exception>
     void SetProperty(string name, string value, string source = "Build");
 
     /// <summary>
@@ -43,7 +43,7 @@ public interface IBuild : IBuildStatus
     /// <param name="stateText">The final state text; <see langword="null"/> for the result's name.</param>
     /// <param name="cancellationToken">Stops waiting for durability (the build is finished regardless).</param>
     /// <returns>A task that completes when the build is durable.</returns>
-    /// <exception cref="InvalidOperationException">The build has already finished.</exception>
+    /// <exception cref="InvalidOperationException">The build has already finished, or the host has stopped.</exception>
     /// <exception cref="Storage.BuildStoreException">Storage failed permanently (the returned task faults with it).</exception>
     Task FinishAsync(BuildResult? result = null, string? stateText = null, CancellationToken cancellationToken = default);
 }

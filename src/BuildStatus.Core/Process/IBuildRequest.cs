@@ -4,6 +4,6 @@ namespace BuildStatus;
 public interface IBuildRequest : IBuildRequestStatus
 {
     /// <summary>Cancels the request; it leaves the pending list. Cancelling twice does nothing.</summary>
-    /// <exception cref="InvalidOperationException">A build has already started for it.</exception>
+    /// <exception cref="InvalidOperationException">A build has already started for it, or the host has stopped.</exception>
     void Cancel();
 }

@@ -30,15 +30,18 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     /// <param name="description">An optional description.</param>
     /// <param name="tags">Optional tags.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character, or a tag is
+    /// (<see cref="ArgumentException.ParamName"/> <c>tags</c>).</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IBuilder AddBuilder(string name, string? description = null, IEnumerable<string>? tags = null);
 
     /// <summary>Registers a worker, or returns the one already registered with that name.</summary>
     /// <param name="name">The unique worker name.</param>
     /// <returns>The worker.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or longer than 200 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space, longer than 200 characters or holds a control character.</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     IWorker AddWorker(string name);
 
     /// <summary>Returns a registered builder by name, or <see langword="null"/>.</summary>
@@ -74,11 +77,16 @@ public interface IBuildStatusHost : IStatus, IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Stops gracefully: drains the write queue (within <see cref="BuildStatusOptions.StopTimeout"/> or until
-    /// <paramref name="cancellationToken"/> is cancelled), then stops the writer and janitor. What could not be
-    /// persisted is logged with its counts. Status stays readable after stop.
+    /// Stops gracefully, in two phases of up to <see cref="BuildStatusOptions.StopTimeout"/> each (each cut short when
+    /// <paramref name="cancellationToken"/> is cancelled). First the host drains: <see cref="StartBuildAsync"/> throws at
+    /// once, while running builds may still change and finish. Then it stops: the partial lines of builds still running
+    /// are stored as lines, the write queue drains, and the writer and janitor stop. What could not be persisted is
+    /// logged with its counts, and every durability task still pending faults with a
+    /// <see cref="Storage.BuildStoreException"/>. From then on every mutation throws
+    /// <see cref="InvalidOperationException"/>; status stays readable. Calling it again, or concurrently, returns the
+    /// same stop.
     /// </summary>
-    /// <param name="cancellationToken">Abandons the drain.</param>
+    /// <param name="cancellationToken">Abandons the waits (for running builds, then for the queue).</param>
     /// <returns>A task that completes when the host has stopped.</returns>
     Task StopAsync(CancellationToken cancellationToken = default);
 

@@ -27,7 +27,7 @@ public interface IBuilder : IBuilderStatus
     /// <param name="priority">Higher first among the pending requests; 0 by default.</param>
     /// <returns>The request.</returns>
     /// <remarks>
-    /// With a store that has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, in-memory) the request is
+    /// With a store that has instances (<see cref="Storage.IBuildInstanceStore"/>: SQLite, PostgreSQL, in-memory) the request is
     /// stored: it survives a crash and a restart, shows in the pending requests of every host on the history (refreshed
     /// every <see cref="BuildStatusOptions.HeartbeatInterval"/>), and <see cref="StartBuildAsync"/> claims it in storage
     /// so that exactly one host starts it; a dead instance's claimed requests return to pending.
@@ -39,10 +39,12 @@ public interface IBuilder : IBuilderStatus
     /// <summary>Attaches a worker; a builder with attached workers is <see cref="BuilderState.Offline"/> while none of them is connected.</summary>
     /// <param name="worker">The worker.</param>
     /// <exception cref="ArgumentNullException"><paramref name="worker"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     void AttachWorker(IWorkerStatus worker);
 
     /// <summary>Detaches a worker. Detaching one that is not attached does nothing.</summary>
     /// <param name="worker">The worker.</param>
     /// <exception cref="ArgumentNullException"><paramref name="worker"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host has stopped.</exception>
     void DetachWorker(IWorkerStatus worker);
 }

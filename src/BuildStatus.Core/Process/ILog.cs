@@ -19,7 +19,7 @@ public interface ILog : ILogStatus
     /// <returns>A task that completes when the text is accepted (not when it is stored).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
-    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished, or the host has stopped.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
 #pragma warning disable RS0026 // Two AppendAsync overloads with an optional token, as Stream.WriteAsync has; nothing has shipped, and only a bare null literal is ambiguous.
     ValueTask AppendAsync(LogChannel channel, string text, CancellationToken cancellationToken = default);
@@ -35,7 +35,7 @@ public interface ILog : ILogStatus
     /// <param name="cancellationToken">Abandons the wait for queue space; the text is then not appended.</param>
     /// <returns>A task that completes when the text is accepted (not when it is stored).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
-    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished, or the host has stopped.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
     ValueTask AppendAsync(LogChannel channel, ReadOnlyMemory<char> text, CancellationToken cancellationToken = default);
 #pragma warning restore RS0026
@@ -47,11 +47,11 @@ public interface ILog : ILogStatus
     /// <returns>A task that completes when the line is accepted.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="line"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="channel"/> is not a defined <see cref="LogChannel"/> value.</exception>
-    /// <exception cref="InvalidOperationException">The log has finished.</exception>
+    /// <exception cref="InvalidOperationException">The log has finished, or the host has stopped.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
     ValueTask AppendLineAsync(LogChannel channel, string line, CancellationToken cancellationToken = default);
 
     /// <summary>Finishes the log; a pending partial line is kept as a last line.</summary>
-    /// <exception cref="InvalidOperationException">The log has already finished.</exception>
+    /// <exception cref="InvalidOperationException">The log has already finished, or the host has stopped.</exception>
     void Finish();
 }

@@ -52,11 +52,15 @@ public interface IStatus
     /// <param name="filter">Which events to deliver; <see langword="null"/> for all.</param>
     /// <returns>The subscription; dispose it to unsubscribe.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="receiver"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The filter's <see cref="StatusEventFilter.BufferCapacity"/> or
+    /// <see cref="StatusEventFilter.BufferBytes"/> is less than 1.</exception>
     /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
     IStatusSubscription Subscribe(IStatusReceiver receiver, StatusEventFilter? filter = null);
 
     /// <summary>
-    /// Streams status events, in order, until <paramref name="cancellationToken"/> is cancelled or the host stops.
+    /// Streams status events, in order, until <paramref name="cancellationToken"/> is cancelled (the enumeration then
+    /// throws <see cref="OperationCanceledException"/>) or the host is disposed (it then ends normally; a host that has
+    /// only stopped publishes nothing more, but its streams stay open until it is disposed).
     /// The subscription starts when this method is called, not at the first <c>MoveNextAsync</c>: every event
     /// published after the call is buffered for the stream, even before its enumeration starts. The stream has its
     /// own bounded buffer; a consumer that falls behind receives an <see cref="EventsMissed"/> event with the number
@@ -71,5 +75,8 @@ public interface IStatus
     /// <param name="filter">Which events to deliver; <see langword="null"/> for all.</param>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The event stream.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The filter's <see cref="StatusEventFilter.BufferCapacity"/> or
+    /// <see cref="StatusEventFilter.BufferBytes"/> is less than 1.</exception>
+    /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
     IAsyncEnumerable<StatusEvent> WatchAsync(StatusEventFilter? filter = null, CancellationToken cancellationToken = default);
 }

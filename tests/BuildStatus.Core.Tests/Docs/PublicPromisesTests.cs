@@ -36,6 +36,39 @@ public sealed partial class PublicPromisesTests
         Assert.That(events.Current, Is.TypeOf<BuilderAdded>().With.Property(nameof(BuilderAdded.BuilderName)).EqualTo("early"));
     }
 
+    [Test]
+    public void Readme_OptionsTable_NamesEveryBuildStatusOption()
+    {
+        // An option the table leaves out is one an outside user never learns of; one it names that is gone does not compile.
+        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
+        var options = typeof(BuildStatusOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name);
+
+        Assert.That(TableNames(readme, "| Option | Default | Meaning |"), Is.EquivalentTo(options));
+    }
+
+    [Test]
+    public void Readme_EventTypes_NameEveryStatusEvent()
+    {
+        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
+        var start = readme.IndexOf("Event types: ", StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0));
+        var sentence = readme[start..(readme.IndexOf("`EventsMissed`", start, StringComparison.Ordinal) + "`EventsMissed`".Length)];
+        var listed = CodeName().Matches(sentence).Select(m => m.Groups["name"].Value);
+        var events = typeof(StatusEvent).Assembly.GetExportedTypes().Where(t => t.IsSubclassOf(typeof(StatusEvent))).Select(t => t.Name);
+
+        Assert.That(listed, Is.EquivalentTo(events));
+    }
+
+    /// <summary>Returns the names in the first column of the markdown table whose header row is <paramref name="header"/>.</summary>
+    internal static IEnumerable<string> TableNames(string markdown, string header)
+    {
+        var start = markdown.IndexOf(header, StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"no table {header}");
+        return markdown[start..].Split('\n').Skip(2).TakeWhile(line => line.StartsWith('|'))
+            .SelectMany(line => CodeName().Matches(line.Split('|')[1]).Select(m => m.Groups["name"].Value))
+            .ToArray();
+    }
+
     private static string FindRepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -46,6 +79,9 @@ public sealed partial class PublicPromisesTests
 
         return dir?.FullName ?? throw new InvalidOperationException("BuildStatus.sln not found above " + AppContext.BaseDirectory);
     }
+
+    [GeneratedRegex("`(?<name>[A-Za-z]+)`")]
+    private static partial Regex CodeName();
 
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
     private static partial Regex MarkdownLink();

@@ -30,6 +30,28 @@ public sealed class LifecycleTests
     }
 
     [Test]
+    public async Task RegistrationsAfterStop_ThrowInvalidOperationSayingTheHostStopped()
+    {
+        // Before: AddBuilder, AddWorker, AttachWorker and DetachWorker after stop were accepted, and the rows they queued
+        // were never stored.
+        await using var t = await TestHost.StartAsync(o => o.StopTimeout = TimeSpan.FromMilliseconds(200));
+        var builder = t.Host.AddBuilder("b");
+        var worker = t.Host.AddWorker("w");
+        builder.AttachWorker(worker);
+        await t.Host.StopAsync().WaitAsync(Limit);
+
+        Assert.That(() => t.Host.AddBuilder("late"), Throws.InvalidOperationException.With.Message.Contains("stopped"));
+        Assert.That(() => t.Host.AddBuilder("b", "new description"), Throws.InvalidOperationException.With.Message.Contains("stopped"));
+        Assert.That(() => t.Host.AddWorker("late"), Throws.InvalidOperationException.With.Message.Contains("stopped"));
+        Assert.That(() => builder.DetachWorker(worker), Throws.InvalidOperationException.With.Message.Contains("stopped"));
+        Assert.That(() => builder.AttachWorker(t.Host.FindWorker("w")!), Throws.InvalidOperationException.With.Message.Contains("stopped"));
+        Assert.That(t.Host.FindBuilder("late"), Is.Null);
+        Assert.That(t.Host.FindWorker("late"), Is.Null);
+        Assert.That(builder.Description, Is.Null);
+        Assert.That(builder.Workers, Is.EqualTo(new[] { worker }));
+    }
+
+    [Test]
     public async Task AppendAsync_AfterDispose_ThrowsInvalidOperation_NotADisposedSemaphore()
     {
         var t = await TestHost.StartAsync();

@@ -41,8 +41,11 @@ public sealed class HostingTests
         services.AddBuildStatus(b => b.UseInMemoryStorage().Configure(o => { o.MaxQueueBytes = 10; o.HostName = ""; }));
         await using var provider = services.BuildServiceProvider();
 
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IBuildStatusHost>());
+        // Resolving the host is fine (as it is for invalid backend options); its start is what throws, as documented.
+        var host = provider.GetRequiredService<IBuildStatusHost>();
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.That(ex!.Failures, Has.Some.Contains("MaxQueueBytes").And.Some.Contains("HostName"));
+        Assert.That(host.IsRunning, Is.False);
     }
 
     [Test]

@@ -64,7 +64,7 @@ public sealed class GroupCommitDelayTests
         services.AddBuildStatus(b => b.UseInMemoryStorage().Configure(o => o.GroupCommitDelay = TimeSpan.FromMilliseconds(milliseconds)));
         using var provider = services.BuildServiceProvider();
 
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IBuildStatusHost>());
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => provider.GetRequiredService<IBuildStatusHost>().StartAsync());
         Assert.That(ex!.Failures, Has.Some.Contains("GroupCommitDelay"));
     }
 }

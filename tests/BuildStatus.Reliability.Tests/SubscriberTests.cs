@@ -31,12 +31,13 @@ public sealed class SubscriberTests
         var slowEvents = new List<StatusEvent>();
         var throwingSub = host.Host.Subscribe(throwing);
         var blockingSub = host.Host.Subscribe(new BlockingReceiver(block.Task), new StatusEventFilter { BufferCapacity = 16 });
+
+        // What is published to the slow subscriber: counted by an unbounded subscriber that starts with it (nothing is
+        // published between the two calls: the earlier runs are over). Counting the normal subscriber's events from
+        // here instead raced with its own delivery, which may still be handing it the earlier runs' events.
+        var referenceEvents = new List<StatusEvent>();
+        var reference = host.Host.Subscribe(new CollectingReceiver(referenceEvents), new StatusEventFilter { BufferCapacity = 10_000_000 });
         var slowSub = host.Host.Subscribe(new SlowReceiver(slowEvents), new StatusEventFilter { BufferCapacity = 16 });
-        int normalBefore;
-        lock (normalEvents)
-        {
-            normalBefore = normalEvents.Count;
-        }
 
         var withBad = TimeSpan.MaxValue;
         for (var i = 0; i < 3; i++)
@@ -65,7 +66,6 @@ public sealed class SubscriberTests
             seen = normalEvents.ToList();
         }
 
-        var published = seen.Count - normalBefore;
         Assert.That(seen.OfType<EventsMissed>(), Is.Empty);
         Assert.That(seen.OfType<BuildFinished>().Count(), Is.EqualTo(Builds * 5 * 7), "seven runs of five builders");
         // By key, not by object: an event still buffered when its build leaves RAM carries a snapshot of it.
@@ -82,7 +82,25 @@ public sealed class SubscriberTests
             Assert.That(started, Is.LessThan(finished));
         }
 
-        // The slow subscriber: what it saw plus what it was told it missed is exactly what was published to it.
+        // The slow subscriber: what it saw plus what it was told it missed is exactly what was published to it. A last
+        // event after the load (a builder added) marks the end: once the reference has it, it has everything.
+        host.Host.AddBuilder("sub-end-marker");
+        await BackendFaultTests.WaitUntilAsync(
+            () =>
+            {
+                lock (referenceEvents)
+                {
+                    return referenceEvents.Any(e => e is BuilderAdded { Builder.Name: "sub-end-marker" });
+                }
+            },
+            cancellationToken);
+        int published;
+        lock (referenceEvents)
+        {
+            published = referenceEvents.Count;
+        }
+
+        Assert.That(reference.Missed, Is.Zero);
         await BackendFaultTests.WaitUntilAsync(
             () =>
             {
@@ -106,7 +124,7 @@ public sealed class SubscriberTests
         Assert.That(throwing.Calls, Is.GreaterThan(1), "a throwing receiver keeps receiving");
         Assert.That(blockingSub.Missed, Is.GreaterThan(0), "the blocked subscriber is counted as missing events");
         block.SetResult();
-        foreach (var sub in new[] { normal, throwingSub, blockingSub, slowSub })
+        foreach (var sub in new[] { normal, throwingSub, blockingSub, slowSub, reference })
         {
             await sub.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
         }

@@ -54,7 +54,28 @@ for (var i = 0; i < args.Length; i++)
         case "--client-nice": clientNice = int.Parse(Next(), c); break;
         case "--rate": pacedRate = double.Parse(Next(), c); break;
         case "--stalled-kinds": stalledKinds = Next() is var k && k == "-" ? null : k; break;
-        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+        case "-h" or "--help":
+            Console.WriteLine("""
+                BuildStatus.Bench.Web: the web load benchmark (docs/BENCHMARKS.md, "Web"). The server runs W1 with MapBuildStatus
+                in this process; the clients run in a child process over loopback.
+                  --builds N               W1 builds per phase (default 1000)
+                  --pairs N                W1 alone / with clients pairs, alternated (default 3)
+                  --watchers N             status-stream watchers (default 200)
+                  --followers N            log followers (default 50)
+                  --follow pick|builds     pick (default): a follower picks a log afresh from api/status and the build after every
+                                           log; builds: it goes on to the next step's log of the build it follows
+                  --kinds K,...            what the watchers ask for (default: what api/stream sends by default)
+                  --rate R                 builds a second in the paced phase (default 50)
+                  --stalled N              clients that never read, in the stalled phase (default 20)
+                  --stalled-kinds K|-      what the stalled clients ask for (default all; - for the stream's default)
+                  --phases P,...           any of w1,paced,stalled,lines,page (default all)
+                  --skip-page              no Chromium phase
+                  --clients-in-process     run the clients in this process instead of a child
+                  --client-nice N          the child process's nice value
+                Exit code: 0 ok, 1 a check failed, 2 bad arguments.
+                """);
+            return 0;
+        default: Console.Error.WriteLine($"unknown argument {args[i]} (--help lists them)"); return 2;
     }
 }
 

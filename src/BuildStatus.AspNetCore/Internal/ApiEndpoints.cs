@@ -192,9 +192,14 @@ internal static class ApiEndpoints
 
         var lastEventId = web.Journal.LastEventId;
         var build = await web.Adapter.LoadBuildStatusAsync(name, number, http.RequestAborted).ConfigureAwait(false);
-        return build is null
-            ? NotFound($"No build #{number} of builder '{name}'.")
-            : TypedResults.Json(Dto.Detail(build, lastEventId), WebJsonContext.Default.BuildDetailDto);
+        if (build is null)
+        {
+            return NotFound($"No build #{number} of builder '{name}'.");
+        }
+
+        // Running, but not in this host's RAM: another host runs it, so the page follows it with other hosts' events.
+        var otherHost = !build.IsFinished && web.Status.GetBuilder(name)?.CurrentBuilds.Any(b => b.Number == number) != true;
+        return TypedResults.Json(Dto.Detail(build, lastEventId) with { OtherHost = otherHost ? true : null }, WebJsonContext.Default.BuildDetailDto);
     }
 
     private static async Task<IResult> GetLogAsync(WebContext web, HttpContext http)

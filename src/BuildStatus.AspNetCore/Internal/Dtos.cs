@@ -54,7 +54,11 @@ internal sealed record BuildDetailDto(
     IReadOnlyList<string> ResponsibleUsers,
     IReadOnlyList<PropertyDto> Properties,
     IReadOnlyList<StepDto> Steps,
-    string LastEventId);
+    string LastEventId)
+{
+    /// <summary>Gets whether the build is running but not on this host (another host on the same history runs it).</summary>
+    public bool? OtherHost { get; init; }
+}
 
 internal sealed record StepDto(
     int Number,

@@ -440,7 +440,9 @@
             el('tbody', null, detail.properties.map((p) => el('tr', null, el('td', { class: 'name' }, p.name), el('td', { class: 'name' }, p.value), el('td', { class: 'muted' }, p.source))))));
         renderHeader();
         if (!stream && !detail.summary.finished) {
-          openStream({ builders: builder, build: number, kinds: 'buildChanged,buildFinished,stepStarted,stepTextChanged,stepFinished,logStarted,logFinished,etaUpdated' }, detail.lastEventId, onEvent, load);
+          const query = { builders: builder, build: number, kinds: 'buildChanged,buildFinished,stepStarted,stepTextChanged,stepFinished,logStarted,logFinished,etaUpdated' };
+          if (detail.otherHost) query.hosts = 'all';
+          openStream(query, detail.lastEventId, onEvent, load);
         }
         main.setAttribute('data-ready', '1');
       } catch (err) { failed(err); }

@@ -79,6 +79,30 @@ public sealed class HostsPageTests : BrowserFixture
         });
     }
 
+    [Test]
+    public async Task BuildPage_AnotherHostsRunningBuild_FollowsItsStepsLiveWithoutReload()
+    {
+        var other = _other!;
+        var name = Builds.UniqueName("remote-build-page");
+        var build = await other.Host.AddBuilder(name).StartBuildAsync();
+        build.AddStep("compile").Start();
+        await other.Host.FlushAsync();
+        var dialogs = new List<string>();
+        var page = await NewPageAsync(dialogs);
+        await GotoAsync(page, $"/ci/builders/{name}/builds/{build.Number}");
+        await Expect(page.Locator("tr[data-step=\"0\"]")).ToContainTextAsync("compile");
+        await page.EvaluateAsync("() => { window.notReloaded = true; }");
+
+        var test = build.AddStep("test");
+        test.Start();
+        await Expect(page.Locator("tr[data-step=\"1\"]")).ToContainTextAsync("test");
+        await build.FinishAsync(BuildResult.Success);
+        await Expect(page.Locator("h1 .badge")).ToContainTextAsync("success");
+
+        Assert.That(await page.EvaluateAsync<bool>("() => window.notReloaded === true"), Is.True, "updated from the stream, not by reloading");
+        Assert.That(dialogs, Is.Empty);
+    }
+
     protected override async Task BeforeServerStartsAsync(WebFactory factory)
         => _other = await OtherHost.StartAsync(factory.Directory, HostileHost);
 }

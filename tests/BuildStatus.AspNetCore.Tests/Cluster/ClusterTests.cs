@@ -91,6 +91,32 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task GetBuild_AnotherHostsRunningBuild_SaysOtherHost_ThisHostsAndFinishedDoNot()
+    {
+        var remoteName = Builds.UniqueName("remote-detail");
+        var remote = await _other.Host.AddBuilder(remoteName).StartBuildAsync();
+        remote.AddStep("compile").Start();
+        var localName = Builds.UniqueName("local-detail");
+        var local = await _factory.Host.AddBuilder(localName).StartBuildAsync();
+        await _other.Host.FlushAsync();
+        await _factory.Host.FlushAsync();
+
+        var remoteDetail = JsonNode.Parse(await _client.GetStringAsync($"/ci/api/builders/{remoteName}/builds/{remote.Number}"))!;
+        var localDetail = JsonNode.Parse(await _client.GetStringAsync($"/ci/api/builders/{localName}/builds/{local.Number}"))!;
+        await remote.FinishAsync(BuildResult.Success);
+        var finishedDetail = JsonNode.Parse(await _client.GetStringAsync($"/ci/api/builders/{remoteName}/builds/{remote.Number}"))!;
+        await local.FinishAsync(BuildResult.Success);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((bool?)remoteDetail["otherHost"], Is.True, "running on the other host");
+            Assert.That((string?)remoteDetail["hostName"], Is.EqualTo("other-host"));
+            Assert.That(localDetail["otherHost"], Is.Null, "running here");
+            Assert.That(finishedDetail["otherHost"], Is.Null, "finished: nothing to follow");
+        });
+    }
+
+    [Test]
     public async Task GetHosts_FinishedBuild_IsNotListed()
     {
         var name = Builds.UniqueName("done");

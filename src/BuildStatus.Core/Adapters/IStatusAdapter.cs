@@ -80,7 +80,9 @@ public interface IStatusAdapter
     /// <summary>
     /// Returns a build as <see cref="IBuildStatus"/>: the live object while it is in RAM, else a read-only one
     /// loaded from storage (with its steps, logs and log tails), or <see langword="null"/> when it is not stored.
-    /// Code that renders status can so use one interface for past and present builds.
+    /// Code that renders status can so use one interface for past and present builds. A build loaded from storage
+    /// that is not finished (another host's) has as <see cref="IBuildStatus.CurrentStep"/> its last started step that
+    /// is not finished, and no <see cref="IBuildStatus.Eta"/>.
     /// </summary>
     /// <param name="builderName">The builder name.</param>
     /// <param name="number">The build number.</param>

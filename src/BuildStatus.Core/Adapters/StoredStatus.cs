@@ -55,7 +55,28 @@ internal sealed class StoredBuildStatus : PersistentBuild, IBuildStatus
 
     public IReadOnlyList<IStepStatus> Steps { get; set; } = [];
 
-    public IStepStatus? CurrentStep => null;
+    // As stored: the last started step that is not finished (another host's running build, read from storage).
+    public IStepStatus? CurrentStep
+    {
+        get
+        {
+            if (IsFinished)
+            {
+                return null;
+            }
+
+            IStepStatus? current = null;
+            foreach (var step in Steps)
+            {
+                if (step.IsStarted && !step.IsFinished)
+                {
+                    current = step;
+                }
+            }
+
+            return current;
+        }
+    }
 
     public DateTimeOffset? Eta => null;
 

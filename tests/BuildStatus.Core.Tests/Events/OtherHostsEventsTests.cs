@@ -121,6 +121,34 @@ public sealed class OtherHostsEventsTests
     }
 
     [Test]
+    public async Task IncludeOtherHosts_StepStartedOnTheOtherHost_ItsBuildViewHasThatCurrentStep()
+    {
+        // Before: a read-only view from storage had no current step at all.
+        var store = new InMemoryBuildStore();
+        await using var a = await TestHost.StartAsync(o => Fast(o, "host-a"), store);
+        await using var b = await TestHost.StartAsync(o => Fast(o, "host-b"), store);
+        var seen = new Collected();
+        using var include = b.Host.Subscribe(seen, new StatusEventFilter { IncludeOtherHosts = true });
+
+        var build = await a.Host.AddBuilder("current").StartBuildAsync();
+        var compile = build.AddStep("compile");
+        compile.Start();
+        compile.Finish(BuildResult.Success);
+        build.AddStep("test").Start();
+        build.AddStep("package");
+
+        var events = await seen.WaitForAsync(e => e is StepStarted s && s.IsFromOtherHost && s.Step.Name == "test");
+        var started = events.OfType<StepStarted>().Single(e => e.IsFromOtherHost && e.Step.Name == "test");
+        Assert.That(started.Step.Build.CurrentStep?.Name, Is.EqualTo("test"));
+        var view = await b.Host.Adapter.LoadBuildStatusAsync("current", build.Number);
+        Assert.That(view?.CurrentStep?.Name, Is.EqualTo("test"), "a view loaded through the adapter, too");
+
+        await build.FinishAsync();
+        var finished = await b.Host.Adapter.LoadBuildStatusAsync("current", build.Number);
+        Assert.That(finished?.CurrentStep, Is.Null, "a finished build runs no step");
+    }
+
+    [Test]
     public async Task IncludeOtherHosts_StepCommittedBeforeTheBuildRow_BuildStartedStillComesFirst()
     {
         // Before: BuildStarted was derived from the build's first row in a batch, which can come after its steps'.

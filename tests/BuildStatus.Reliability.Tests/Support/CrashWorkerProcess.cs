@@ -103,6 +103,10 @@ internal sealed class CrashWorkerProcess : IDisposable
         }
 
         info.Environment["DOTNET_TieredPGO"] = "0";
+
+        // No diagnostics IPC (debugger pipes, the diagnostic socket) in a process the test may SIGKILL: the runtime
+        // removes them at exit, but a killed process leaves them in the temp directory.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         return new CrashWorkerProcess(System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("could not start the crash worker"));
     }
 

@@ -38,6 +38,8 @@ internal sealed class HeldHostProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
+        // As CrashWorkerProcess: a killed process would leave its diagnostics pipes and socket in the temp directory.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         var held = new HeldHostProcess(System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("could not start the worker"));
         await held.ExpectAsync("READY");
         var build = await held.ExpectAsync("BUILD ");

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using BuildStatus.Core.Tests.Support;
+using BuildStatus.Tests.Shared;
 
 namespace BuildStatus.Core.Tests.Docs;
 
@@ -11,7 +12,7 @@ public sealed partial class PublicPromisesTests
     public void Readme_PackagedWithEveryPackage_LinksOnlyToAbsoluteUrlsOrAnchors()
     {
         // The README is the packages' readme on the gallery, where a relative link (docs/...) leads nowhere.
-        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
+        var readme = Readme.Read();
 
         var relative = MarkdownLink().Matches(readme)
             .Select(m => m.Groups["target"].Value)
@@ -40,48 +41,24 @@ public sealed partial class PublicPromisesTests
     public void Readme_OptionsTable_NamesEveryBuildStatusOption()
     {
         // An option the table leaves out is one an outside user never learns of; one it names that is gone does not compile.
-        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
+        var readme = Readme.Read();
         var options = typeof(BuildStatusOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name);
 
-        Assert.That(TableNames(readme, "| Option | Default | Meaning |"), Is.EquivalentTo(options));
+        Assert.That(Readme.TableNames(readme, "| Option | Default | Meaning |"), Is.EquivalentTo(options));
     }
 
     [Test]
     public void Readme_EventTypes_NameEveryStatusEvent()
     {
-        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
+        var readme = Readme.Read();
         var start = readme.IndexOf("Event types: ", StringComparison.Ordinal);
         Assert.That(start, Is.GreaterThanOrEqualTo(0));
         var sentence = readme[start..(readme.IndexOf("`EventsMissed`", start, StringComparison.Ordinal) + "`EventsMissed`".Length)];
-        var listed = CodeName().Matches(sentence).Select(m => m.Groups["name"].Value);
+        var listed = Readme.CodeName().Matches(sentence).Select(m => m.Groups["name"].Value);
         var events = typeof(StatusEvent).Assembly.GetExportedTypes().Where(t => t.IsSubclassOf(typeof(StatusEvent))).Select(t => t.Name);
 
         Assert.That(listed, Is.EquivalentTo(events));
     }
-
-    /// <summary>Returns the names in the first column of the markdown table whose header row is <paramref name="header"/>.</summary>
-    internal static IEnumerable<string> TableNames(string markdown, string header)
-    {
-        var start = markdown.IndexOf(header, StringComparison.Ordinal);
-        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"no table {header}");
-        return markdown[start..].Split('\n').Skip(2).TakeWhile(line => line.StartsWith('|'))
-            .SelectMany(line => CodeName().Matches(line.Split('|')[1]).Select(m => m.Groups["name"].Value))
-            .ToArray();
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BuildStatus.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("BuildStatus.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    [GeneratedRegex("`(?<name>[A-Za-z]+)`")]
-    private static partial Regex CodeName();
 
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
     private static partial Regex MarkdownLink();

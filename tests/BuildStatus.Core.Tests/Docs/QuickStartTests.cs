@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using BuildStatus.Tests.Shared;
 
 namespace BuildStatus.Core.Tests.Docs;
 
@@ -10,7 +11,7 @@ public sealed partial class QuickStartTests
     [Test]
     public void ReadmeQuickStart_IsTheQuickStartSampleVerbatim()
     {
-        var root = FindRepositoryRoot();
+        var root = Readme.RepositoryRoot();
         var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
         var program = File.ReadAllText(Path.Combine(root, "samples", "BuildStatus.QuickStart", "Program.cs")).ReplaceLineEndings("\n");
 
@@ -40,17 +41,6 @@ public sealed partial class QuickStartTests
         var text = output.ToString();
         Assert.That(text, Does.Contain("linux #1: 1 step(s), 3 log lines"));
         Assert.That(text, Does.Contain("stored: #1 Success (1 step(s)"));
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BuildStatus.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("BuildStatus.sln not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex("```csharp\n(.*?)```", RegexOptions.Singleline)]

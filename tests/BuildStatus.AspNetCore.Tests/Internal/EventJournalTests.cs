@@ -9,7 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace BuildStatus.AspNetCore.Tests.Internal;
 
 [TestFixture]
-public sealed class EventJournalTests
+public sealed partial class EventJournalTests
 {
     private static readonly StreamFilter All = new(null, null, StatusEventKinds.All);
 

@@ -1,35 +1,14 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using BuildStatus;
 using BuildStatus.AspNetCore.Internal;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BuildStatus.AspNetCore.Tests.Internal;
 
-[TestFixture]
-public sealed class EventJournalOtherHostsTests
+// Other hosts' events in the journal (EventJournal.OtherHosts.cs): the same fixture and helpers as the rest.
+public sealed partial class EventJournalTests
 {
-    private ServiceProvider _provider = null!;
-    private IBuildStatusHost _host = null!;
-
-    [SetUp]
-    public async Task SetUp()
-    {
-        _provider = new ServiceCollection().AddLogging().AddBuildStatus(b => b.UseInMemoryStorage()).BuildServiceProvider();
-        _host = _provider.GetRequiredService<IBuildStatusHost>();
-        await _host.StartAsync();
-    }
-
-    [TearDown]
-    public async Task TearDown()
-    {
-        await _host.StopAsync();
-        await _host.DisposeAsync();
-        await _provider.DisposeAsync();
-    }
-
     [Test]
     public void KeepOtherHosts_LastStreamGone_TakesThemForTheGraceThenStops()
     {
@@ -137,27 +116,5 @@ public sealed class EventJournalOtherHostsTests
         }
 
         throw new AssertionException("The stream ended before any event.");
-    }
-
-    private static string DataOf(SseMessage message)
-    {
-        if (message.Frame.IsEmpty)
-        {
-            return message.Data;
-        }
-
-        var text = Encoding.UTF8.GetString(message.Frame.Span);
-        var data = text.IndexOf("data: ", StringComparison.Ordinal) + "data: ".Length;
-        return text[data..text.IndexOf('\n', data)];
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out waiting for the journal");
-            await Task.Delay(10);
-        }
     }
 }

@@ -88,12 +88,12 @@ public sealed class ClusterEventsTests
         });
 
         await RunBuildAsync(Host(a), "linux", 10);
-        await WaitUntilAsync(() => received.Any(e => e is BuildFinished { IsFromOtherHost: true, HostName: "host-a" }), "host-a's build finished on c");
+        await Eventually.TrueAsync(() => received.Any(e => e is BuildFinished { IsFromOtherHost: true, HostName: "host-a" }), "host-a's build finished on c", Limit);
         await using var admin = Npgsql.NpgsqlDataSource.Create(Database.ConnectionString);
         await using var count = admin.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
         count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = application });
         long listeners = 0;
-        await WaitUntilAsync(() => (listeners = (long)count.ExecuteScalar()!) > 0, "a connection opened with ListenConnectionString");
+        await Eventually.TrueAsync(() => (listeners = (long)count.ExecuteScalar()!) > 0, "a connection opened with ListenConnectionString", Limit);
         await watch.CancelAsync();
         await watcher;
 
@@ -118,16 +118,6 @@ public sealed class ClusterEventsTests
         log.Finish();
         step.Finish(BuildResult.Success);
         await build.FinishAsync();
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.That(clock.Elapsed, Is.LessThan(Limit), what);
-            await Task.Delay(20);
-        }
     }
 
     // Per build: the other host's events in arrival order; per log: the lines received.
@@ -177,7 +167,7 @@ public sealed class ClusterEventsTests
             Task.Run(async () => { for (var i = 0; i < 5; i++) { await RunBuildAsync(Host(a), "linux", 200); } }),
             Task.Run(async () => { for (var i = 0; i < 5; i++) { await RunBuildAsync(Host(b), "mac", 200); } }),
             RunBuildAsync(Host(c), "windows", 50));
-        await WaitUntilAsync(() => received.Count(r => r.Event is BuildFinished { IsFromOtherHost: true }) >= 10, "every other host's build finished on c");
+        await Eventually.TrueAsync(() => received.Count(r => r.Event is BuildFinished { IsFromOtherHost: true }) >= 10, "every other host's build finished on c", Limit);
         await watch.CancelAsync();
         await watcher;
 
@@ -232,7 +222,7 @@ public sealed class ClusterEventsTests
                 if (i == 100)
                 {
                     await Host(a).FlushAsync();
-                    await WaitUntilAsync(() => received.OfType<LogChunk>().Any(), "lines before the restart arrived");
+                    await Eventually.TrueAsync(() => received.OfType<LogChunk>().Any(), "lines before the restart arrived", Limit);
                     server.RestartImmediately();
                     restarted = true;
                 }
@@ -245,7 +235,7 @@ public sealed class ClusterEventsTests
                 }
             });
             Assert.That(restarted, Is.True);
-            await WaitUntilAsync(() => received.OfType<BuildFinished>().Any(), "a's build finished arrived on c after the restart");
+            await Eventually.TrueAsync(() => received.OfType<BuildFinished>().Any(), "a's build finished arrived on c after the restart", Limit);
             await watch.CancelAsync();
             await watcher;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildStatus.Storage.Postgres.Tests;
@@ -44,22 +43,6 @@ public sealed class ClusterHostTests
 
     private static IBuildStatusHost Host(IServiceProvider provider) => provider.GetRequiredService<IBuildStatusHost>();
 
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe)
-        where T : class
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-
-            Assert.That(clock.Elapsed, Is.LessThan(Limit), "not reached in time");
-            await Task.Delay(50);
-        }
-    }
-
     [Test]
     public async Task BlueGreen_SecondHostWithTheSameName_LeavesTheRunningBuildAlone_ItFinishesNormally()
     {
@@ -74,7 +57,7 @@ public sealed class ClusterHostTests
         await using (var green = await StartHostAsync(schema, "ci"))
         {
             // Five heartbeats of green: each one recovers what is dead, and blue is not.
-            await WaitForAsync(() => Task.FromResult(Host(green).Instances.Count == 2 ? "both" : null));
+            await Eventually.ValueAsync(() => Task.FromResult(Host(green).Instances.Count == 2 ? "both" : null), Limit);
             await Task.Delay(5 * HeartbeatMs);
             var stored = await Host(green).History.GetBuildAsync("linux", build.Number);
             Assert.That(stored!.IsFinished, Is.False, "green never touches blue's live build");
@@ -98,7 +81,7 @@ public sealed class ClusterHostTests
 
         // Leases are judged on the server's clock: to the host three hours ahead, the other's lease has not run out.
         var ids = new[] { Host(ahead).InstanceId!.Value, Host(behind).InstanceId!.Value };
-        await WaitForAsync(() => Task.FromResult(Host(ahead).Instances.Count == 2 && Host(behind).Instances.Count == 2 ? "both" : null));
+        await Eventually.ValueAsync(() => Task.FromResult(Host(ahead).Instances.Count == 2 && Host(behind).Instances.Count == 2 ? "both" : null), Limit);
         await Task.Delay(5 * HeartbeatMs);
         Assert.That(Host(ahead).Instances.Select(i => i.Id), Is.EquivalentTo(ids));
         Assert.That(Host(behind).Instances.Select(i => i.Id), Is.EquivalentTo(ids));
@@ -120,10 +103,10 @@ public sealed class ClusterHostTests
         // A clean stop whose build outlives StopTimeout: the instance is marked stopped, so it is dead at once.
         await leaving.DisposeAsync();
 
-        var recovered = await WaitForAsync(async () => await Host(survivor).History.GetBuildAsync("linux", build.Number) is { IsFinished: true } b ? b : null);
+        var recovered = await Eventually.ValueAsync(async () => await Host(survivor).History.GetBuildAsync("linux", build.Number) is { IsFinished: true } b ? b : null, Limit);
         Assert.That(recovered.Result, Is.EqualTo(BuildResult.Retry));
         Assert.That(recovered.StateText, Does.Contain($"instance {leavingId}").And.Contain("stopped"));
-        await WaitForAsync(() => Task.FromResult(Host(survivor).Instances.Count == 1 ? "one" : null));
+        await Eventually.ValueAsync(() => Task.FromResult(Host(survivor).Instances.Count == 1 ? "one" : null), Limit);
         await using var store = new PostgresBuildStore(Database.Options(schema));
         Assert.That((await store.GetInstancesAsync()).Select(i => i.Id), Does.Not.Contain(leavingId), "recovered once, then no longer listed");
         var steps = await store.GetStepsAsync(new BuildKey("linux", build.Number));
@@ -141,7 +124,7 @@ public sealed class ClusterHostTests
         await Host(a).FlushAsync().WaitAsync(Limit);
 
         // Host b learns of the stored request at a heartbeat.
-        var seenByB = await WaitForAsync(() => Task.FromResult(Host(b).FindBuilder("linux")!.PendingRequests.FirstOrDefault(r => r.Id == submitted.Id)));
+        var seenByB = await Eventually.ValueAsync(() => Task.FromResult(Host(b).FindBuilder("linux")!.PendingRequests.FirstOrDefault(r => r.Id == submitted.Id)), Limit);
         var seenByA = Host(a).FindBuilder("linux")!.PendingRequests.Single(r => r.Id == submitted.Id);
 
         var starts = new[] { (Host: a, Request: seenByA), (Host: b, Request: seenByB) }

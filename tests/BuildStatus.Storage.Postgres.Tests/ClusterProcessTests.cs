@@ -47,7 +47,7 @@ public sealed class ClusterProcessTests
 
         var clock = Stopwatch.StartNew();
         await victim.KillAsync();
-        var recovered = await WaitForAsync(async () => await store.GetBuildAsync(new BuildKey("held", victim.BuildNumber)) is { IsFinished: true } b ? b : null);
+        var recovered = await Eventually.ValueAsync(async () => await store.GetBuildAsync(new BuildKey("held", victim.BuildNumber)) is { IsFinished: true } b ? b : null, Limit);
         var elapsed = clock.Elapsed;
 
         Assert.That(recovered.Result, Is.EqualTo(BuildResult.Retry));
@@ -57,7 +57,7 @@ public sealed class ClusterProcessTests
         Assert.That(recoveredAt, Is.Not.Null);
 
         // The request returns to pending; both survivors try to start it, exactly one does.
-        await WaitForAsync(async () => (await store.GetRequestsAsync("held", BuildRequestState.Pending)).FirstOrDefault(r => r.Id == request.Id));
+        await Eventually.ValueAsync(async () => (await store.GetRequestsAsync("held", BuildRequestState.Pending)).FirstOrDefault(r => r.Id == request.Id), Limit);
         var replies = await Task.WhenAll(second.SendAsync($"take {request.Id}"), third.SendAsync($"take {request.Id}"));
         Assert.That(replies.Count(r => r.StartsWith("TOOK ", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(" | ", replies));
         var number = int.Parse(replies.Single(r => r.StartsWith("TOOK ", StringComparison.Ordinal))["TOOK ".Length..], CultureInfo.InvariantCulture);
@@ -92,7 +92,7 @@ public sealed class ClusterProcessTests
 
         var clock = Stopwatch.StartNew();
         zombie.Signal("STOP");
-        var recovered = await WaitForAsync(async () => await store.GetBuildAsync(new BuildKey("held", zombie.BuildNumber)) is { IsFinished: true } b ? b : null);
+        var recovered = await Eventually.ValueAsync(async () => await store.GetBuildAsync(new BuildKey("held", zombie.BuildNumber)) is { IsFinished: true } b ? b : null, Limit);
         var elapsed = clock.Elapsed;
         zombie.Signal("CONT");
 
@@ -149,16 +149,16 @@ public sealed class ClusterProcessTests
                 var victim = names[slot];
 
                 // Kill it while it has builds running.
-                await WaitForAsync(async () =>
+                await Eventually.ValueAsync(async () =>
                 {
                     Assert.That(workers[slot]!.HasExited, Is.False, $"{victim} exited: {workers[slot]!.StdErr}");
                     return (await store.GetUnfinishedBuildsAsync(victim)).Count > 0 ? "running" : null;
-                });
+                }, Limit);
                 var clock = Stopwatch.StartNew();
                 await workers[slot]!.KillAsync();
                 workers[slot]!.Dispose();
                 // Recovered: a survivor claimed its instance, finished its builds and completed the recovery.
-                await WaitForAsync(async () => (await InstanceOfHostAsync(cs, victim)).RecoveredAt is not null ? "recovered" : null);
+                await Eventually.ValueAsync(async () => (await InstanceOfHostAsync(cs, victim)).RecoveredAt is not null ? "recovered" : null, Limit);
                 recoveries.Add(clock.Elapsed.TotalMilliseconds);
                 var (instance, claimedBy, _) = await InstanceOfHostAsync(cs, victim);
                 Assert.That(claimedBy, Is.Not.Null.And.Not.EqualTo(instance), $"{victim}'s instance {instance} was claimed by another");
@@ -245,7 +245,7 @@ public sealed class ClusterProcessTests
 
             await Task.WhenAll(workers.Select(w => w.Ready.WaitAsync(Limit)));
             int Acked(int slot) => File.Exists(journals[slot]) ? File.ReadLines(journals[slot]).Count() : 0;
-            await WaitForAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => Acked(i) >= 3) ? "running" : null));
+            await Eventually.ValueAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => Acked(i) >= 3) ? "running" : null), Limit);
 
             var before = Enumerable.Range(0, 3).Select(Acked).ToArray();
             var clock = Stopwatch.StartNew();
@@ -253,7 +253,7 @@ public sealed class ClusterProcessTests
             var restartMs = clock.Elapsed.TotalMilliseconds;
 
             // Every process goes on: each acknowledges more builds after the restart.
-            await WaitForAsync(() =>
+            await Eventually.ValueAsync(() =>
             {
                 for (var i = 0; i < 3; i++)
                 {
@@ -261,7 +261,7 @@ public sealed class ClusterProcessTests
                 }
 
                 return Task.FromResult(Enumerable.Range(0, 3).All(i => Acked(i) >= before[i] + 3) ? "resumed" : null);
-            });
+            }, Limit);
             var resumedMs = clock.Elapsed.TotalMilliseconds;
             foreach (var worker in workers)
             {
@@ -328,7 +328,7 @@ public sealed class ClusterProcessTests
         await host.StartAsync();
 
         // Their leases may not have run out yet when it starts: the heartbeats after it recover the rest.
-        await WaitForAsync(async () => (await store.GetInstancesAsync()).Count == 1 ? "only the fresh host" : null);
+        await Eventually.ValueAsync(async () => (await store.GetInstancesAsync()).Count == 1 ? "only the fresh host" : null, Limit);
         await host.StopAsync();
         return dead;
     }
@@ -380,19 +380,4 @@ public sealed class ClusterProcessTests
         return lines;
     }
 
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe)
-        where T : class
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-
-            Assert.That(clock.Elapsed, Is.LessThan(Limit), "not reached in time");
-            await Task.Delay(50);
-        }
-    }
 }

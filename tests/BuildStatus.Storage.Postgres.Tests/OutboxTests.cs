@@ -23,7 +23,7 @@ public sealed class OutboxTests
         await writer.InitializeAsync();
         var start = await reader.GetLastEventSequenceAsync();
         await reader.WaitForEventsAsync(start, TimeSpan.FromMilliseconds(1)); // starts the listener
-        await WaitUntilAsync(() => reader.Listener.IsListening);
+        await Eventually.TrueAsync(() => reader.Listener.IsListening, "timed out", TimeSpan.FromSeconds(60));
 
         var wait = reader.WaitForEventsAsync(start, TimeSpan.FromSeconds(90));
         await writer.ApplyAsync(new WriteBatch { Builds = [Build(1)], Events = [Started(1)] });
@@ -44,7 +44,7 @@ public sealed class OutboxTests
         await writer.InitializeAsync();
         var start = await reader.GetLastEventSequenceAsync();
         await reader.WaitForEventsAsync(start, TimeSpan.FromMilliseconds(1));
-        await WaitUntilAsync(() => reader.Listener.IsListening);
+        await Eventually.TrueAsync(() => reader.Listener.IsListening, "timed out", TimeSpan.FromSeconds(60));
 
         // The server ends the listening backend, as a network drop or a restart would.
         await using (var admin = new NpgsqlConnection(Database.ConnectionString))
@@ -55,7 +55,7 @@ public sealed class OutboxTests
             Assert.That(await kill.ExecuteScalarAsync(), Is.EqualTo(1L));
         }
 
-        await WaitUntilAsync(() => reader.Listener.Reconnects >= 1 && reader.Listener.IsListening);
+        await Eventually.TrueAsync(() => reader.Listener.Reconnects >= 1 && reader.Listener.IsListening, "timed out", TimeSpan.FromSeconds(60));
         var wait = reader.WaitForEventsAsync(start, TimeSpan.FromSeconds(90));
         await writer.ApplyAsync(new WriteBatch { Builds = [Build(1)], Events = [Started(1)] });
 
@@ -82,13 +82,4 @@ public sealed class OutboxTests
         Assert.That(await on.GetBuildAsync(new BuildKey("linux", 1)), Is.Not.Null);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
-            await Task.Delay(20);
-        }
-    }
 }

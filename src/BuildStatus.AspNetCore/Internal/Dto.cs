@@ -88,31 +88,14 @@ internal static class Dto
     }
 
     /// <summary>
-    /// The summary of a build that may be another host's (a read-only view loaded from storage, which has no current
-    /// step or ETA of its own): its current step is its last started, unfinished step, and its ETA its start plus this
-    /// host's expected duration of its builder, when this host has one (what Core gives a build when it starts).
+    /// The summary of a build that may be another host's (a read-only view loaded from storage, whose current step
+    /// Core derives from its stored steps and which has no ETA of its own): its ETA is its start plus this host's
+    /// expected duration of its builder, when this host has one (what Core gives a build when it starts).
     /// </summary>
     public static BuildSummaryDto ClusterSummary(IBuildStatus build, IStatus? local)
     {
         var summary = Summary(build);
-        if (summary.Finished)
-        {
-            return summary;
-        }
-
-        string? current = summary.CurrentStep;
-        if (current is null)
-        {
-            foreach (var step in build.Steps)
-            {
-                if (step.IsStarted && !step.IsFinished)
-                {
-                    current = step.Name;
-                }
-            }
-        }
-
-        return summary with { CurrentStep = current, Eta = summary.Eta ?? EstimatedEta(build.Builder.Name, build.StartedAt, local) };
+        return summary.Finished ? summary : summary with { Eta = summary.Eta ?? EstimatedEta(build.Builder.Name, build.StartedAt, local) };
     }
 
     /// <summary>The summary of another host's running build as stored, with its steps: as <see cref="ClusterSummary(IBuildStatus, IStatus?)"/>.</summary>

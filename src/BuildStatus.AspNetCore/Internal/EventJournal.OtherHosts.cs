@@ -213,7 +213,7 @@ internal sealed partial class EventJournal
         var dto = StreamEvents.From(statusEvent) with { Host = statusEvent.HostName, InstanceId = statusEvent.InstanceId };
         if (dto.Build is not null && StreamEvents.BuildOf(statusEvent) is { } build)
         {
-            // A read-only view from storage has no current step or ETA of its own: the cluster summary derives them.
+            // A read-only view from storage has no ETA of its own: the cluster summary derives one.
             dto = dto with { Build = Dto.ClusterSummary(build, _status) };
         }
 
